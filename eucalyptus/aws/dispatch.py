@@ -73,7 +73,7 @@ class DispatchTable:
         self.handlers: dict[str, Callable] = {}
         for module in modules:
             for name, fn in vars(module).items():
-                if callable(fn) and getattr(fn, "aws_operation", False):
+                if callable(fn) and getattr(fn, "aws_operation", False) is True:
                     self.handlers[name] = fn
 
     def handler_for(self, operation_name: str) -> Callable:

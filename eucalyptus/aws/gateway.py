@@ -68,13 +68,13 @@ class Gateway:
                                                     scheme)
         except errors.ServiceError as exc:
             response = protocol.protocol_for(binding.model).serialize_error(
-                exc, request_id, binding.model)
+                exc, request_id, binding.model, method=signed.method)
         except Exception:
             log.exception("internal error in %s %s (request %s)", where.service, operation,
                           request_id)
             response = protocol.protocol_for(binding.model).serialize_error(
                 errors.InternalError("We encountered an internal error. Please try again."),
-                request_id, binding.model)
+                request_id, binding.model, method=signed.method)
         log.info("%s %s %s %d %.1fms", where.service, operation, request_id, response.status,
                  (time.perf_counter() - started) * 1000)
         return response
@@ -104,5 +104,9 @@ class Gateway:
                                                   "You are not authorized to perform this "
                                                   "operation.") from denied
                     raise
+            if params.get("DryRun"):
+                binding.table.handler_for(op_model.name)   # served at all?
+                raise errors.ServiceError("DryRunOperation", "Request would have succeeded, "
+                                          "but DryRun flag is set.", status=412)
             result = await binding.table.call(ctx, params)
             return op_model.name, wire.serialize(op_model, result, request_id)
