@@ -29,6 +29,9 @@ log = logging.getLogger("eucalyptus.gateway")
 class IdentityProvider(Protocol):
     def lookup_credentials(self, session: Any, access_key_id: str) -> Any: ...
     def authorize(self, session: Any, principal: Any, action: str, resource: str) -> None: ...
+    def delegate(self, session: Any, principal: Any, account_name: str) -> Any: ...
+    def record_key_use(self, session: Any, access_key_id: str, service: str,
+                       region: str) -> None: ...
 
 
 @dataclass
@@ -37,6 +40,8 @@ class ServiceBinding:
     table: DispatchTable
     resource_arn: Callable[[RequestContext, dict], str] | None = None
     public_actions: frozenset[str] = field(default_factory=frozenset)
+    delegable: bool = False   # honours Eucalyptus' DelegateAccount (the cloud admin acting
+                              # as another account's root)
 
     @property
     def action_prefix(self) -> str:
@@ -88,16 +93,23 @@ class Gateway:
             http = HttpRequest(method=signed.method, path=signed.raw_path[len(where.prefix):] or "/",
                                query=signed.query_pairs(), headers=signed.headers, body=signed.body)
             op_model, params = wire.parse(http, binding.model)
+            principal = cred.principal
+            delegate_to = signed.params().get("DelegateAccount")
+            if delegate_to and binding.delegable:
+                principal = self.identity.delegate(session, principal, delegate_to)
+            region = self.component.settings.region
+            self.identity.record_key_use(session, cred.principal.access_key_id, where.service,
+                                         region)
             ctx = RequestContext(request_id=request_id, service=where.service,
-                                 operation=op_model.name, region=self.component.settings.region,
-                                 principal=cred.principal, db=session,
+                                 operation=op_model.name, region=region,
+                                 principal=principal, db=session,
                                  settings=self.component.settings, component=self.component,
                                  host=host, scheme=scheme)
             if op_model.name not in binding.public_actions:
                 resource = binding.resource_arn(ctx, params) if binding.resource_arn else "*"
                 action = f"{binding.action_prefix}:{op_model.name}"
                 try:
-                    self.identity.authorize(session, cred.principal, action, resource)
+                    self.identity.authorize(session, principal, action, resource)
                 except errors.AccessDenied as denied:
                     if where.service == "ec2":   # EC2 names the same refusal differently
                         raise errors.AccessDenied("UnauthorizedOperation",

@@ -1,0 +1,1 @@
+"""Cluster Controller component (``eucalyptus serve cc``)."""

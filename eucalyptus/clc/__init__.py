@@ -1,0 +1,1 @@
+"""Cloud Controller component (``eucalyptus serve clc``) and its cloud properties."""

@@ -14,6 +14,7 @@ def _binding(name: str, package: ModuleType) -> ServiceBinding:
         table=DispatchTable(name, package.HANDLER_MODULES),
         resource_arn=getattr(package, "resource_arn", None),
         public_actions=frozenset(getattr(package, "PUBLIC_ACTIONS", ())),
+        delegable=name == "iam",
     )
 
 

@@ -66,6 +66,7 @@ class AccessKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_used_service: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_used_region: Mapped[str | None] = mapped_column(String(32), nullable=True)
     session_token: Mapped[str | None] = mapped_column(Text, nullable=True, unique=True)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     user: Mapped[User] = relationship()

@@ -1,0 +1,1 @@
+"""Node Controller component (``eucalyptus serve nc``)."""

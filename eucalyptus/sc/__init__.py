@@ -1,0 +1,1 @@
+"""Storage Controller component (``eucalyptus serve sc``)."""

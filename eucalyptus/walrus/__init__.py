@@ -1,0 +1,1 @@
+"""Walrus component (``eucalyptus serve walrus``): object storage, the S3 API."""

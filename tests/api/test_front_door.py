@@ -26,7 +26,7 @@ def http_get(url: str) -> tuple[int, bytes]:
 
 def signed_post(cloud, url: str, service: str, form: str) -> tuple[int, bytes]:
     """POST a form signed with the admin's key: for requests no botocore client would send."""
-    req = AWSRequest(method="POST", url=url, data=form,
+    req = AWSRequest(method="POST", url=url, data=form.encode(),
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
     creds = Credentials(cloud.env["AWS_ACCESS_KEY_ID"], cloud.env["AWS_SECRET_ACCESS_KEY"])
     botocore.auth.SigV4Auth(creds, service, cloud.env["AWS_DEFAULT_REGION"]).add_auth(req)
@@ -132,8 +132,7 @@ def test_unknown_key(cloud):
 
 def test_expired_request(cloud):
     stale = dt.datetime.utcnow() - dt.timedelta(minutes=30)
-    with mock.patch.object(botocore.auth.datetime, "datetime",
-                           mock.Mock(wraps=dt.datetime, utcnow=lambda: stale)):
+    with mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: stale):
         err = error_of(cloud.client("ec2").describe_regions)
     assert err.response["Error"]["Code"] == "RequestExpired"
     assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -147,9 +146,12 @@ def test_unsigned_request_refused(cloud):
 
 
 def test_presigned_url(cloud):
-    ec2 = cloud.client("ec2")
-    url = ec2.generate_presigned_url("describe_regions", ExpiresIn=60)
-    status, body = http_get(url)
+    req = AWSRequest(method="GET", url=cloud.env["EC2_URL"] + "?Action=DescribeRegions"
+                     "&Version=2016-11-15")
+    creds = Credentials(cloud.env["AWS_ACCESS_KEY_ID"], cloud.env["AWS_SECRET_ACCESS_KEY"])
+    botocore.auth.SigV4QueryAuth(creds, "ec2", cloud.env["AWS_DEFAULT_REGION"],
+                                 expires=60).add_auth(req)
+    status, body = http_get(req.prepare().url)
     assert status == 200, body
     assert b"<regionName>" in body
 

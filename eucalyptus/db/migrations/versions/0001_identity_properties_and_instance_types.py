@@ -99,6 +99,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('last_used_at', sa.DateTime(), nullable=True),
     sa.Column('last_used_service', sa.String(length=32), nullable=True),
+    sa.Column('last_used_region', sa.String(length=32), nullable=True),
     sa.Column('session_token', sa.Text(), nullable=True),
     sa.Column('expires_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
