@@ -63,19 +63,10 @@ def _positive(text: str) -> int:
     return n
 
 
-def _choice(*options: str) -> Callable[[str], str]:
+def _choice(*options: str, case: Callable[[str], str] = str.upper) -> Callable[[str], str]:
+    """One of ``options``, compared after ``case`` (upper-case by default)."""
     def parse(text: str) -> str:
-        value = text.upper()
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
-        return value
-    parse.choices = options  # type: ignore[attr-defined]
-    return parse
-
-
-def _lower_choice(*options: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        value = text.lower()
+        value = case(text)
         if value not in options:
             raise ValueError(f"must be one of {', '.join(options)}")
         return value
@@ -188,7 +179,7 @@ KEYS: dict[str, Key] = {k.name: k for k in [
         "Seconds between the cluster controller's polls of each node.", "cluster"),
     Key("SCHEDPOLICY", _choice("GREEDY", "ROUNDROBIN", "POWERSAVE"), "ROUNDROBIN",
         "How the cluster controller picks a node for a new instance.", "cluster"),
-    Key("HYPERVISOR", _lower_choice("auto", "kvm", "tcg"), "auto",
+    Key("HYPERVISOR", _choice("auto", "kvm", "tcg", case=str.lower), "auto",
         "QEMU accelerator: kvm, tcg (emulation) or auto (kvm when a probe guest boots).", "node"),
     Key("MAX_CORES", _count, "0", "Cores the node offers to instances; 0 means all host cores.",
         "node"),

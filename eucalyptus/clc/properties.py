@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
+from eucalyptus.config import KEYS
 from eucalyptus.db.schema import CloudProperty
 from eucalyptus.errors import InvalidParameterValue
 from eucalyptus.rpc.messages import PropertyValue
@@ -39,13 +40,6 @@ def _bool(text: str) -> bool:
     return value == "true"
 
 
-def _region_name(text: str) -> str:
-    import re
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", text):
-        raise ValueError("must be lower-case letters, digits and dashes")
-    return text
-
-
 @dataclass(frozen=True)
 class Property:
     name: str
@@ -63,15 +57,19 @@ PROPERTIES: dict[str, Property] = {p.name: p for p in [
              "Minutes before an instance no cluster reports is marked terminated."),
     Property("cloud.vmstate.terminated_time", "integer", _int(0), "60",
              "Minutes a terminated instance stays visible in DescribeInstances."),
-    Property("cloud.vmstate.max_instances_per_account", "integer", _int(0), "20",
+    Property("cloud.compute.max_instances", "integer", _int(0), "20",
              "Running or pending instances one account may hold (max-instances)."),
     Property("cloud.network.max_elastic_ips", "integer", _int(0), "5",
-             "Elastic IP addresses one account may allocate."),
+             "Elastic IP addresses one account may allocate (max-elastic-ips)."),
+    Property("cloud.vpc.max_elastic_ips", "integer", _int(0), "5",
+             "Elastic IP addresses for VPC one account may allocate (vpc-max-elastic-ips)."),
+    Property("cloud.vpc.max_security_groups_per_interface", "integer", _int(1), "5",
+             "Security groups per network interface (vpc-max-security-groups-per-interface)."),
     Property("cloud.network.max_security_groups", "integer", _int(1), "100",
              "Security groups one account may create."),
     Property("cloud.images.public_by_default", "boolean", _bool, "false",
              "Whether newly registered images are launchable by every account."),
-    Property("region.region_name", "string", _region_name,
+    Property("region.region_name", "string", KEYS["REGION"].parse,
              lambda settings: settings.region if settings is not None else "eucalyptus",
              "Region name this cloud reports (defaults to REGION in eucalyptus.conf)."),
 ]}

@@ -47,9 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--account", "-a", required=True)
     p.add_argument("--user", "-u", required=True)
     p.add_argument("-o", "--output", type=Path, help="zip file (default: ACCOUNT-USER.zip)")
-    for name in ("register-nodes", "deregister-nodes"):
-        command(name, f"{name.split('-')[0]} node controllers with the cluster").add_argument(
-            "nodes", nargs="+", metavar="HOST[:PORT]")
+    for name, text in (("register-nodes", "add node controllers to the cluster"),
+                       ("deregister-nodes", "remove node controllers from the cluster")):
+        command(name, text).add_argument("nodes", nargs="+", metavar="HOST[:PORT]")
     command("describe-nodes", "show the cluster's nodes")
     return parser
 

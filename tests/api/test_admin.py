@@ -89,6 +89,14 @@ def test_properties_get_set_and_errors(cloud):
     assert "integer, default 60" in described.stdout
 
 
+def test_a_property_set_by_the_admin_reaches_ec2(cloud):
+    result = cloud.admin("properties", "cloud.vpc.max_elastic_ips=9")
+    assert result.returncode == 0, result.stderr
+    answer = cloud.client("ec2").describe_account_attributes(
+        AttributeNames=["vpc-max-elastic-ips"])["AccountAttributes"]
+    assert answer[0]["AttributeValues"] == [{"AttributeValue": "9"}]
+
+
 def _zip_contents(path) -> dict[str, str]:
     with zipfile.ZipFile(path) as zf:
         return {n: zf.read(n).decode() for n in zf.namelist()}
