@@ -1,6 +1,7 @@
 """Alembic environment: runs against the connection ``engine.upgrade`` hands over."""
 from alembic import context
 
+import eucalyptus.db.all_tables  # noqa: F401  (registers every table)
 from eucalyptus.db.schema import Base
 
 connection = context.config.attributes["connection"]
