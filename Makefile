@@ -12,8 +12,9 @@ DATA ?= data
 PORT_BASE ?=
 JOBS ?= 2
 PYTEST_ARGS ?=
-APT_RUN := python3 python3-venv
-APT_TEST := postgresql
+APT_RUN := python3 python3-venv iproute2 nftables dnsmasq-base qemu-system-x86 qemu-utils \
+	busybox-static dropbear-bin xz-utils lz4
+APT_TEST := postgresql busybox-static openssh-client
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Install the Debian packages among $(1) that are not installed yet (quick when none is missing).
@@ -44,6 +45,10 @@ test: venv apt-test
 .PHONY: bench
 bench: venv
 	$(VENV)/bin/python -m bench.front_door $(BENCH_ARGS)
+
+.PHONY: bench-s3
+bench-s3: venv
+	$(VENV)/bin/python -m bench.s3 $(BENCH_ARGS)
 
 venv: $(VENV)/.installed
 

@@ -15,6 +15,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from typing import Awaitable, Callable
 
 import aiohttp
 
@@ -26,6 +27,7 @@ REQUEST_TIMEOUT_S = 30.0
 WARMUP_CAP_S = 1.0
 MAX_SAMPLES = 5
 _CODE = re.compile(rb"<Code>([^<]*)</Code>")
+Sender = Callable[[aiohttp.ClientSession, object, Counter], Awaitable[bool]]
 
 
 @dataclass
@@ -84,9 +86,13 @@ async def send_unit(session: aiohttp.ClientSession, unit: tuple[Call, ...],
     return True
 
 
-async def drive(units: list[tuple[Call, ...]], concurrency: int, seconds: float,
-                session: aiohttp.ClientSession, failures: Counter) -> tuple[list[float], int]:
-    """Run the units with ``concurrency`` workers; (latencies of good units, failed count)."""
+async def drive(units: list, concurrency: int, seconds: float,
+                session: aiohttp.ClientSession, failures: Counter,
+                send: Sender = send_unit) -> tuple[list[float], int]:
+    """Run the units with ``concurrency`` workers; (latencies of good units, failed count).
+
+    ``send(session, unit, failures)`` sends one unit and says whether it succeeded.
+    """
     latencies: list[float] = []
     failed = 0
     position = 0
@@ -98,7 +104,7 @@ async def drive(units: list[tuple[Call, ...]], concurrency: int, seconds: float,
             unit = units[position]
             position += 1
             began = time.perf_counter()
-            if await send_unit(session, unit, failures):
+            if await send(session, unit, failures):
                 latencies.append(time.perf_counter() - began)
             else:
                 failed += 1
@@ -110,17 +116,23 @@ async def drive(units: list[tuple[Call, ...]], concurrency: int, seconds: float,
 async def measure(op: Operation, server: Server, concurrency: int, requests: int,
                   seconds: float, warmup: int = 20) -> RunResult:
     units = prepare(op, server, warmup + requests)
-    result = RunResult(server.name, op.label, concurrency)
+    return await measure_units(units, server, op.label, concurrency, seconds, warmup)
+
+
+async def measure_units(units: list, server: Server, label: str, concurrency: int,
+                        seconds: float, warmup: int, send: Sender = send_unit) -> RunResult:
+    """Send ``units[:warmup]`` untimed, then time the rest as ``measure`` does."""
+    result = RunResult(server.name, label, concurrency)
     failures: Counter = Counter()
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                      auto_decompress=False) as session:
-        await drive(units[:warmup], concurrency, WARMUP_CAP_S, session, Counter())
+        await drive(units[:warmup], concurrency, WARMUP_CAP_S, session, Counter(), send)
         cpu0, client0 = tree_cpu_seconds(server.pid), self_cpu_seconds()
         began = time.perf_counter()
         latencies, failed = await drive(units[warmup:], concurrency, seconds, session,
-                                        failures)
+                                        failures, send)
         result.wall_s = time.perf_counter() - began
         result.server_cpu_s = tree_cpu_seconds(server.pid) - cpu0
         result.client_cpu_s = self_cpu_seconds() - client0

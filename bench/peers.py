@@ -122,7 +122,8 @@ def start_ours(timeout: float = 120.0) -> Server:
                                    f"{tail(log)}")
             time.sleep(0.2)
         rc = read_eucarc(data / "credentials" / "eucarc")
-        server.urls = {"ec2": rc["EC2_URL"], "iam": rc["AWS_IAM_URL"], "sts": rc["TOKEN_URL"]}
+        server.urls = {"ec2": rc["EC2_URL"], "iam": rc["AWS_IAM_URL"], "sts": rc["TOKEN_URL"],
+                       "s3": rc["S3_URL"]}
         server.region = rc["AWS_DEFAULT_REGION"]
         server.access_key = rc["AWS_ACCESS_KEY_ID"]
         server.secret_key = rc["AWS_SECRET_ACCESS_KEY"]
@@ -171,7 +172,7 @@ def start_moto(timeout: float = 60.0, say=print) -> Server:
     port = free_port_run(1)
     proc = _spawn([str(exe), "-H", "127.0.0.1", "-p", str(port)], log, root)
     url = f"http://127.0.0.1:{port}/"
-    server = Server("moto", {"ec2": url, "iam": url, "sts": url}, "us-east-1",
+    server = Server("moto", {"ec2": url, "iam": url, "sts": url, "s3": url}, "us-east-1",
                     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
                     proc, log, workdir)
     deadline = time.monotonic() + timeout

@@ -134,6 +134,13 @@ def _path(text: str) -> str:
     return text
 
 
+def _s3_domains(text: str) -> str:
+    for item in text.replace(",", " ").split():
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", item):
+            raise ValueError(f"{item!r} is not a domain name")
+    return text
+
+
 @dataclass(frozen=True)
 class Key:
     """One configuration key: its Eucalyptus name, parser, default (as text) and meaning."""
@@ -172,6 +179,20 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("WALRUS_HOST", _host, "127.0.0.1", "Host where Walrus (object storage) is reached.",
         "components"),
     Key("WALRUS_PORT", _port, "8777", "Port of Walrus (the S3 API).", "components"),
+    Key("WALRUS_WORKERS", _count, "0",
+        "Walrus worker processes sharing its port; 0 means one per CPU core.", "components"),
+    Key("S3_DOMAIN", _s3_domains, "s3.localhost",
+        "Domains under which Host: <bucket>.<domain> names a bucket (virtual-hosted S3 "
+        "style), separated by spaces; the host of S3_URL always counts too.", "components"),
+    Key("WALRUS_LIFECYCLE_INTERVAL", _positive, "600",
+        "Seconds between two runs of Walrus' lifecycle sweeper (bucket expiration rules).",
+        "walrus"),
+    Key("WALRUS_LIFECYCLE_DAY_SECONDS", _positive, "86400",
+        "Length in seconds of one lifecycle 'day'. For tests only: keep 86400 in production.",
+        "walrus"),
+    Key("STARTER_IMAGE", _choice("yes", "no", case=str.lower), "yes",
+        "Build and register the public starter image (eki/eri/emi) at the first start.",
+        "general"),
     Key("NODES", _nodes, "",
         "Node controllers the cluster controller polls: host[:port] separated by spaces.",
         "cluster"),
@@ -189,6 +210,11 @@ KEYS: dict[str, Key] = {k.name: k for k in [
         "Disk (GiB) the node offers under INSTANCE_PATH; 0 means the file system's size.", "node"),
     Key("INSTANCE_PATH", _path, "", "Directory of instance files; empty means DIR/instances.",
         "node"),
+    Key("NC_DRIVER", _path, "qemu",
+        "Hypervisor driver of the node: qemu, or module:Class of another implementation.",
+        "node"),
+    Key("NC_CACHE_SIZE", _count, "10240",
+        "Size bound (MiB) of the node's image cache under INSTANCE_PATH/cache.", "node"),
     Key("VNET_MODE", _choice("SYSTEM", "STATIC", "MANAGED-NOVLAN", "MANAGED"), "MANAGED-NOVLAN",
         "Networking mode, as in Eucalyptus.", "network"),
     Key("VNET_SUBNET", _ipv4, "10.77.0.0", "Private network instances draw addresses from.",

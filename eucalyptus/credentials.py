@@ -17,6 +17,7 @@ from pathlib import Path
 
 PROFILE = "eucalyptus"
 FILES = ("eucarc", "aws-config", "aws-credentials")
+CLOUD_CERT_FILE = "cloud-cert.pem"      # written too when the cloud certificate is known
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class UserCredentials:
     secret_access_key: str
     region: str
     urls: dict[str, str]          # "ec2", "iam", "sts", "s3" -> endpoint URL
+    cloud_cert: str = ""          # the cloud's X.509 certificate (PEM), for bundling images
 
 
 def environment(c: UserCredentials) -> dict[str, str]:
@@ -51,6 +53,8 @@ def eucarc_text(c: UserCredentials) -> str:
              "# Use: source eucarc",
              'EUCA_KEY_DIR=$(cd "$(dirname "${BASH_SOURCE:-$0}")" && pwd -P)']
     lines += [f"export {k}={shlex.quote(v)}" for k, v in environment(c).items()]
+    if c.cloud_cert:
+        lines.append(f'export EUCALYPTUS_CERT="${{EUCA_KEY_DIR}}/{CLOUD_CERT_FILE}"')
     return "\n".join(lines) + "\n"
 
 
@@ -68,8 +72,11 @@ def aws_credentials_text(c: UserCredentials, profile: str = PROFILE) -> str:
 
 
 def file_texts(c: UserCredentials) -> dict[str, str]:
-    return {"eucarc": eucarc_text(c), "aws-config": aws_config_text(c),
-            "aws-credentials": aws_credentials_text(c)}
+    texts = {"eucarc": eucarc_text(c), "aws-config": aws_config_text(c),
+             "aws-credentials": aws_credentials_text(c)}
+    if c.cloud_cert:
+        texts[CLOUD_CERT_FILE] = c.cloud_cert
+    return texts
 
 
 def _write_private(path: Path, text: str) -> None:

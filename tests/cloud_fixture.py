@@ -122,7 +122,8 @@ class Cloud:
         return "\n".join(parts)
 
     def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM ``up`` by PID and wait for it; SIGKILL after ``timeout``."""
+        """SIGTERM ``up`` by PID and wait for it; SIGKILL after ``timeout``. Whatever the
+        cloud left of its instance network (after a kill) is removed too."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -130,7 +131,16 @@ class Cloud:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.remove_network()
         return self.proc.returncode
+
+    def remove_network(self) -> None:
+        from eucalyptus.cc.vnet.manager import namespace_name, remove_cloud_network
+        if Path(f"/run/netns/{namespace_name(self.data_dir)}").exists():
+            try:
+                remove_cloud_network(self.data_dir)
+            except Exception as failed:       # a clean-up must not hide the test's result
+                print(f"could not remove the network of {self.data_dir}: {failed}")
 
     # -- what tests use ---------------------------------------------------------------------
     @property

@@ -10,7 +10,11 @@ import contextlib
 from typing import Any
 
 from eucalyptus.config import Settings
+from eucalyptus.cc.instances import ClusterInstances
 from eucalyptus.cc.nodes import NodeTable
+from eucalyptus.rpc.client import RpcClient
+from eucalyptus.rpc.keys import load_private
+from eucalyptus.cc.vnet.manager import InstanceNetwork
 from eucalyptus.rpc.messages import ClusterResources, NodeAddresses, NodeResources
 from eucalyptus.rpc.service import Component
 
@@ -29,6 +33,13 @@ class ClusterController(Component):
                         callers={"admin", "clc"})
         self.routes.add("POST", "cluster/nodes/deregister", self._deregister, NodeAddresses,
                         callers={"admin", "clc"})
+        self.vnet = InstanceNetwork(settings)      # ConfigError for an unsupported VNET_MODE
+        self.vnet.add_routes(self.routes)
+        self.instances = ClusterInstances(
+            self.nodes, lambda url, timeout: RpcClient(
+                self.name, load_private(settings.data_dir, self.name), url, timeout),
+            self.vnet, settings.schedpolicy, self.zone)
+        self.instances.add_routes(self.routes)
 
     async def _ask_node(self, address: str) -> NodeResources:
         return await self.client(f"http://{address}", timeout=5).call(
@@ -37,16 +48,20 @@ class ClusterController(Component):
     async def _poll_forever(self) -> None:
         while True:
             await self.nodes.poll()
+            await self.instances.poll()
             await asyncio.sleep(self.settings.nc_polling_frequency)
 
     async def start(self) -> None:
         self._poller = asyncio.create_task(self._poll_forever())
+        await self.vnet.start()
 
     async def stop(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
+        await self.instances.stop()
+        await self.vnet.stop()
 
     async def _describe(self, _msg: None, _caller: str) -> ClusterResources:
         return ClusterResources(zone=self.zone, nodes=self.nodes.snapshot())
@@ -64,4 +79,4 @@ class ClusterController(Component):
         snapshot = self.nodes.snapshot()
         return {"zone": self.zone,
                 "nodes": f"{sum(n.state == 'up' for n in snapshot)}/{len(snapshot)} up",
-                "schedpolicy": self.settings.schedpolicy}
+                "schedpolicy": self.settings.schedpolicy, "vnet": self.vnet.summary()}

@@ -83,7 +83,15 @@ class CloudController(Component):
         from eucalyptus.clc.user_api import make_gateway
         add_gateway(app, make_gateway(self))
 
+    async def start(self) -> None:
+        from eucalyptus.clc.instance_sync import InstanceSync
+        self._instance_sync = asyncio.create_task(InstanceSync(self).run_forever())
+
     async def stop(self) -> None:
+        sync = getattr(self, "_instance_sync", None)
+        if sync is not None:
+            sync.cancel()
+            await asyncio.gather(sync, return_exceptions=True)
         self.db.dispose()
 
     def health_details(self) -> dict[str, Any]:

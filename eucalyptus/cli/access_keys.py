@@ -7,24 +7,11 @@ Without ``-u`` each acts on the caller's own keys. Records::
 """
 from __future__ import annotations
 
-import argparse
-from typing import Iterable
-
-from eucalyptus.cli.command import Command, Record, arg
-from eucalyptus.cli.users import user_name_arg
+from eucalyptus.cli.command import Command, arg, listing
+from eucalyptus.cli.users import key_records, user_name_arg
 
 key_id = arg("-k", "--user-key-id", param="AccessKeyId", required=True, metavar="KEY_ID",
              help="the access key id")
-
-
-def new_key_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    yield response["AccessKey"]["AccessKeyId"]
-    yield response["AccessKey"]["SecretAccessKey"]
-
-
-def key_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    for key in response.get("AccessKeyMetadata", []):
-        yield key["AccessKeyId"], key.get("Status")
 
 
 user_add_key = Command(
@@ -33,7 +20,7 @@ user_add_key = Command(
     operation="CreateAccessKey",
     help="Create an access key for a user and print its id and secret.",
     args=[user_name_arg(required=False)],
-    records=new_key_records,
+    records=lambda response, args: key_records(response),
 )
 
 user_list_keys = Command(
@@ -42,7 +29,7 @@ user_list_keys = Command(
     operation="ListAccessKeys",
     help="List a user's access keys and their status.",
     args=[user_name_arg(required=False)],
-    records=key_records,
+    records=listing("AccessKeyMetadata", "AccessKeyId", "Status"),
     json_output=True,
 )
 

@@ -17,8 +17,9 @@ from typing import Any, Iterable
 
 from botocore.credentials import Credentials
 
-from eucalyptus.cli.command import Command, Record, arg
+from eucalyptus.cli.command import Command, Record, arg, listing
 from eucalyptus.cli.connection import CommandError, Connection
+from eucalyptus.cli.users import key_records
 
 ACCOUNT_ADMIN = "admin"
 
@@ -64,14 +65,7 @@ def _create(connection: Connection, client: Any, args: argparse.Namespace) -> di
 def created_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
     account = response["Account"]
     yield account.get("AccountName"), account.get("AccountId")
-    if "AccessKey" in response:
-        yield response["AccessKey"]["AccessKeyId"]
-        yield response["AccessKey"]["SecretAccessKey"]
-
-
-def account_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    for account in response.get("Accounts", []):
-        yield account.get("AccountName"), account.get("AccountId")
+    yield from key_records(response)
 
 
 account_name = arg("-a", "--account-name", param="AccountName", required=True, metavar="NAME",
@@ -93,7 +87,7 @@ account_list = Command(
     service="iam",
     operation="ListAccounts",
     help="List the cloud's accounts with their ids (cloud administrators only).",
-    records=account_records,
+    records=listing("Accounts", "AccountName", "AccountId"),
     json_output=True,
 )
 
@@ -103,7 +97,6 @@ account_delete = Command(
     operation="DeleteAccount",
     help="Delete an account (cloud administrators only).",
     args=[account_name,
-          arg("-r", "--recursive", action="store_true",
+          arg("-r", "--recursive", param="Recursive", action="store_const", const=True,
               help="delete the account's users, groups and policies too")],
-    build=lambda args: {"Recursive": True} if args.recursive else {},
 )

@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from eucalyptus.cli import admin_image
 from eucalyptus.config import (COMPONENTS, ConfigError, is_initialised, load_settings,
                                ports_from_base)
 from eucalyptus.errors import ServiceError
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                        ("deregister-nodes", "remove node controllers from the cluster")):
         command(name, text).add_argument("nodes", nargs="+", metavar="HOST[:PORT]")
     command("describe-nodes", "show the cluster's nodes")
+    admin_image.add_parser(sub)
     return parser
 
 
@@ -63,6 +65,8 @@ def _settings(args: argparse.Namespace):
 
 def _run(args: argparse.Namespace) -> int:
     cmd = args.command
+    if getattr(args, "handler", None):
+        return args.handler(args)
     if cmd in ("init", "up"):
         from eucalyptus.cli import admin_init
         overrides = ports_from_base(args.port_base) if args.port_base is not None else {}

@@ -15,6 +15,7 @@ from eucalyptus import credentials
 from eucalyptus.config import (CONF_NAME, INIT_MARKER, Settings, example_text, load_settings,
                                update_conf)
 from eucalyptus.db.engine import Database
+from eucalyptus.images.certificates import cloud_certificate_pem, ensure_cloud_certificate
 from eucalyptus.rpc.keys import PRINCIPALS, make_key
 
 DIRECTORIES = ("db", "keys", "log", "run", "credentials")
@@ -38,7 +39,8 @@ def admin_credentials(settings: Settings, account_id: str, key_id: str,
     return credentials.UserCredentials(
         account_name=ADMIN_ACCOUNT, account_id=account_id, user_name=ADMIN_USER,
         arn=f"arn:aws:iam::{account_id}:user/{ADMIN_USER}", access_key_id=key_id,
-        secret_access_key=secret, region=settings.region, urls=settings.service_urls())
+        secret_access_key=secret, region=settings.region, urls=settings.service_urls(),
+        cloud_cert=cloud_certificate_pem(settings.data_dir))
 
 
 def init(data_dir: Path, overrides: Mapping[str, str] | None = None,
@@ -54,6 +56,8 @@ def init(data_dir: Path, overrides: Mapping[str, str] | None = None,
     for name in DIRECTORIES:
         (data_dir / name).mkdir(exist_ok=True)
     made = [name for name in PRINCIPALS if make_key(data_dir, name)]
+    if ensure_cloud_certificate(data_dir):
+        made.append("cloud certificate")
     db = Database(settings.database_url)
     try:
         with db.session() as session:

@@ -11,6 +11,7 @@ from typing import TextIO
 from eucalyptus import credentials
 from eucalyptus.cli.admin_rpc import call
 from eucalyptus.config import Settings
+from eucalyptus.images.certificates import cloud_certificate_pem
 from eucalyptus.rpc.messages import (CredentialsGrant, CredentialsQuery, PropertyList,
                                      PropertyQuery, PropertyUpdate)
 
@@ -42,7 +43,8 @@ def user_credentials(settings: Settings, account: str, user: str,
     creds = credentials.UserCredentials(
         account_name=account, account_id=grant.account_id, user_name=user, arn=grant.arn,
         access_key_id=grant.access_key_id, secret_access_key=grant.secret_access_key,
-        region=settings.region, urls=settings.service_urls())
+        region=settings.region, urls=settings.service_urls(),
+        cloud_cert=cloud_certificate_pem(settings.data_dir))
     path = credentials.write_zip(creds, output or Path(f"{account}-{user}.zip"))
     print(f"wrote {path} (eucarc, aws-config, aws-credentials) for {grant.arn}", file=out)
     return 0

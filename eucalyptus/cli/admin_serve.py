@@ -27,5 +27,8 @@ def build(settings: Settings, name: str) -> Component:
 
 def serve_component(settings: Settings, name: str) -> int:
     configure_logging(settings)
+    if name == "walrus":   # a master process with several workers on one port
+        from eucalyptus.walrus.workers import serve_walrus
+        return serve_walrus(settings)
     serve(build(settings, name))
     return 0

@@ -113,6 +113,16 @@ class Supervisor:
                                   grant.secret_access_key)
         return credentials.write_directory(creds, self.settings.path("credentials"))
 
+    async def install_starter(self) -> None:
+        """Register the public starter image at the first start (images.starter_install)."""
+        if self.settings.starter_image != "yes":
+            return
+        from eucalyptus.images.starter_install import install_starter
+        try:
+            self.say(await asyncio.to_thread(install_starter, self.settings))
+        except Exception as exc:  # the cloud runs without it; say why
+            self.say(f"starter image: not registered ({' '.join(str(exc).split())})")
+
     async def start(self) -> None:
         began = time.monotonic()
         deadline = began + self.ready_timeout
@@ -121,6 +131,7 @@ class Supervisor:
         await asyncio.gather(*(self.wait_healthy(n, deadline) for n in COMPONENTS))
         await self.register_local_node(deadline)
         eucarc = await self.refresh_credentials()
+        await self.install_starter()
         self.print_summary(eucarc, time.monotonic() - began)
 
     def print_summary(self, eucarc: Path, elapsed: float) -> None:

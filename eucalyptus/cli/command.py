@@ -12,6 +12,10 @@ on stderr::
 With ``--debug`` botocore's wire log goes to stderr and a failure also prints its traceback.
 Commands declared with ``json_output=True`` accept ``--json``, which prints the (fully
 paginated) response as JSON instead of records.
+
+The shapes the families share are built here once: :func:`filter_arg` (EC2 filters),
+:func:`listing` (one record per item of a list response) and :func:`emptied_first` (a delete
+whose ``-r`` first removes what the entity holds).
 """
 from __future__ import annotations
 
@@ -30,14 +34,18 @@ from eucalyptus.cli.connection import CommandError, Connection, add_connection_a
 
 Record = Sequence[Any] | str
 Response = dict[str, Any]
+Records = Callable[[Response, argparse.Namespace], Iterable[Record]]
+Run = Callable[[Connection, Any, argparse.Namespace], Response]
 
 
 @dataclass(frozen=True)
 class Arg:
-    """One command-line argument; ``param`` names the request member its value fills."""
+    """One command-line argument; ``param`` names the request member its value fills, after
+    ``convert`` (if given) has turned the parsed value into the member's value."""
     flags: tuple[str, ...]
     param: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    convert: Callable[[Any], Any] | None = None
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         options = dict(self.options)
@@ -57,15 +65,19 @@ class Arg:
         return (long_flags or list(self.flags))[0].lstrip("-").replace("-", "_")
 
 
-def arg(*flags: str, param: str | None = None, **options: Any) -> Arg:
-    """Declare an argument: ``arg("-u", "--user-name", param="UserName", required=True)``."""
-    return Arg(tuple(flags), param, options)
+def arg(*flags: str, param: str | None = None, convert: Callable[[Any], Any] | None = None,
+        **options: Any) -> Arg:
+    """Declare an argument: ``arg("-u", "--user-name", param="UserName", required=True)``;
+    the other keywords go to ``argparse.add_argument``."""
+    return Arg(tuple(flags), param, options, convert)
 
 
 def filter_arg() -> Arg:
-    """EC2's ``-F/--filter NAME=VALUE`` (repeatable); values of one name are merged."""
-    return arg("-F", "--filter", dest="filters", action="append", default=[],
-               metavar="NAME=VALUE", help="restrict results (repeatable)")
+    """EC2's ``-F/--filter NAME=VALUE`` (repeatable), filling ``Filters``; values of one name
+    are merged (:func:`filters_param`)."""
+    return arg("-F", "--filter", param="Filters", convert=filters_param, dest="filters",
+               action="append", default=[], metavar="NAME=VALUE",
+               help="restrict results (repeatable)")
 
 
 def filters_param(pairs: Sequence[str]) -> list[dict[str, Any]]:
@@ -79,6 +91,28 @@ def filters_param(pairs: Sequence[str]) -> list[dict[str, Any]]:
     return [{"Name": name, "Values": values} for name, values in merged.items()]
 
 
+def listing(member: str, *fields: str, tag: str | None = None) -> Records:
+    """Records of a list response: for each item of ``response[member]``, ``tag`` (when
+    given) then the item's ``fields`` (a missing one prints as an empty field)."""
+    def records(response: Response, args: argparse.Namespace) -> Iterable[Record]:
+        for item in response.get(member, []):
+            values = tuple(item.get(name) for name in fields)
+            yield (tag, *values) if tag else values
+    return records
+
+
+def emptied_first(operation: str, member: str, empty: Callable[[Any, str], None]) -> Run:
+    """A ``run`` for a delete with ``-r/--recursive``: given ``-r`` it first calls
+    ``empty(client, name)`` (to remove what would make the delete a conflict), then sends
+    ``operation`` with ``member=name``; ``name`` is the parsed value of ``member``."""
+    def run(connection: Connection, client: Any, args: argparse.Namespace) -> Response:
+        name = getattr(args, member)
+        if args.recursive:
+            empty(client, name)
+        return call(client, operation, **{member: name})
+    return run
+
+
 @dataclass
 class Command:
     """A console script. Either ``operation`` (one request, params from ``args`` + ``build``)
@@ -90,8 +124,8 @@ class Command:
     operation: str | None = None
     args: Sequence[Arg] = ()
     build: Callable[[argparse.Namespace], dict[str, Any]] | None = None
-    run: Callable[[Connection, Any, argparse.Namespace], Response] | None = None
-    records: Callable[[Response, argparse.Namespace], Iterable[Record]] | None = None
+    run: Run | None = None
+    records: Records | None = None
     json_output: bool = False
     epilog: str | None = None
 
@@ -106,14 +140,16 @@ class Command:
         return parser
 
     def params(self, args: argparse.Namespace) -> dict[str, Any]:
-        """The request members named by the declared arguments, plus ``build``'s."""
+        """The request members named by the declared arguments, plus ``build``'s; raises
+        :class:`CommandError` for a value ``convert`` refuses."""
         params: dict[str, Any] = {}
         for argument in self.args:
             if argument.param is None:
                 continue
             value = getattr(args, argument.dest, None)
             if value is not None and value != []:
-                params[argument.param] = value
+                params[argument.param] = (argument.convert(value) if argument.convert
+                                          else value)
         if self.build:
             params.update(self.build(args))
         return params

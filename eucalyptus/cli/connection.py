@@ -21,12 +21,15 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import Credentials
+
+from eucalyptus.aws.specs import botocore_session_with_overlays
 
 DEFAULT_REGION = "eucalyptus"
 
@@ -46,14 +49,19 @@ class CommandError(Exception):
     """
 
 
+@lru_cache(maxsize=8)
+def _model_loader(data_path: str | None) -> Any:
+    """One model loader per botocore data path for the whole process, so that each service
+    model is read from disk once however many commands or clients the process makes."""
+    return botocore_session_with_overlays().get_component("data_loader")
+
+
 def botocore_session(profile: str | None = None) -> botocore.session.Session:
-    """A botocore session whose service models carry Eucalyptus' additions when available."""
-    try:
-        from eucalyptus.aws.specs import botocore_session_with_overlays
-    except ImportError:
-        session = botocore.session.get_session()
-    else:
-        session = botocore_session_with_overlays()
+    """A botocore session whose service models carry Eucalyptus' additions (the account
+    operations of IAM, ...), with ``profile`` of the AWS config files if given."""
+    session = botocore_session_with_overlays()
+    session.register_component("data_loader",
+                               _model_loader(session.get_config_variable("data_path")))
     if profile:
         session.set_config_variable("profile", profile)
     return session

@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Iterable
 
-from eucalyptus.cli.command import Command, Record, arg, call
-from eucalyptus.cli.connection import Connection
-from eucalyptus.cli.users import PATH_HELP, user_name_arg
+from eucalyptus.cli.command import Command, Record, arg, call, emptied_first, listing
+from eucalyptus.cli.users import arn_and_id, path_arg, prefix_arg, user_name_arg
 
 group_name = arg("-g", "--group-name", param="GroupName", required=True, metavar="GROUP",
                  help="name of the group")
@@ -24,8 +23,7 @@ group_name = arg("-g", "--group-name", param="GroupName", required=True, metavar
 
 def created_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
     if args.verbose:
-        yield response["Group"]["Arn"]
-        yield response["Group"]["GroupId"]
+        yield from arn_and_id(response["Group"], "GroupId")
 
 
 def empty_group(client: Any, name: str) -> None:
@@ -39,29 +37,12 @@ def empty_group(client: Any, name: str) -> None:
         client.detach_group_policy(GroupName=name, PolicyArn=policy["PolicyArn"])
 
 
-def _delete(connection: Connection, client: Any, args: argparse.Namespace) -> dict:
-    if args.recursive:
-        empty_group(client, args.GroupName)
-    return client.delete_group(GroupName=args.GroupName)
-
-
-def group_arn_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    for group in response.get("Groups", []):
-        yield group["Arn"]
-
-
-def member_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    for user in response.get("Users", []):
-        yield user["Arn"]
-
-
 group_create = Command(
     name="euare-groupcreate",
     service="iam",
     operation="CreateGroup",
     help="Create a group.",
-    args=[group_name,
-          arg("-p", "--path", param="Path", metavar="PATH", help=PATH_HELP),
+    args=[group_name, path_arg(),
           arg("-v", "--verbose", action="store_true", help="print the new group's ARN and id")],
     records=created_records,
 )
@@ -71,9 +52,8 @@ group_list_by_path = Command(
     service="iam",
     operation="ListGroups",
     help="List the ARNs of the account's groups, optionally under a path prefix.",
-    args=[arg("-p", "--prefix", param="PathPrefix", metavar="PREFIX",
-              help="only groups whose path starts with PREFIX")],
-    records=group_arn_records,
+    args=[prefix_arg("groups")],
+    records=listing("Groups", "Arn"),
     json_output=True,
 )
 
@@ -84,7 +64,7 @@ group_delete = Command(
     args=[group_name,
           arg("-r", "--recursive", action="store_true",
               help="first remove its members and delete its policies")],
-    run=_delete,
+    run=emptied_first("DeleteGroup", "GroupName", empty_group),
 )
 
 group_add_user = Command(
@@ -109,6 +89,6 @@ group_list_users = Command(
     operation="GetGroup",
     help="List the ARNs of a group's members.",
     args=[group_name],
-    records=member_records,
+    records=listing("Users", "Arn"),
     json_output=True,
 )

@@ -13,25 +13,14 @@ carries the capacity text, and they print as ordinary AVAILABILITYZONE records.
 from __future__ import annotations
 
 import argparse
-from typing import Any, Iterable
+from typing import Iterable
 
-from eucalyptus.cli.command import Command, Record, arg, filter_arg, filters_param
+from eucalyptus.cli.command import Command, Record, arg, filter_arg, listing
 
 INSTANCE_TYPE_HEADER = ("INSTANCETYPE", "Name", "CPUs", "Memory (MiB)", "Disk (GiB)")
 
-
-def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    return {"Filters": filters_param(args.filters)} if args.filters else {}
-
-
-def region_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    for region in response.get("Regions", []):
-        yield "REGION", region.get("RegionName"), region.get("Endpoint")
-
-
-def zone_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    for zone in response.get("AvailabilityZones", []):
-        yield "AVAILABILITYZONE", zone.get("ZoneName"), zone.get("State")
+region_records = listing("Regions", "RegionName", "Endpoint", tag="REGION")
+zone_records = listing("AvailabilityZones", "ZoneName", "State", tag="AVAILABILITYZONE")
 
 
 def instance_type_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
@@ -55,7 +44,6 @@ describe_regions = Command(
     args=[arg("RegionNames", param="RegionNames", nargs="*", metavar="REGION",
               help="limit results to these regions"),
           filter_arg()],
-    build=_filters,
     records=region_records,
     json_output=True,
 )
@@ -68,7 +56,6 @@ describe_availability_zones = Command(
     args=[arg("ZoneNames", param="ZoneNames", nargs="*", metavar="ZONE",
               help="limit results to these zones, or 'verbose'"),
           filter_arg()],
-    build=_filters,
     records=zone_records,
     json_output=True,
 )
@@ -82,7 +69,6 @@ describe_instance_types = Command(
               help="limit results to these instance types"),
           arg("--show-capacity", action="store_true", help="print a header line first"),
           filter_arg()],
-    build=_filters,
     records=instance_type_records,
     json_output=True,
 )

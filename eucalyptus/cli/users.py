@@ -8,23 +8,49 @@ Records::
 
 ``euare-userdel -r`` first deletes the user's access keys and inline policies, detaches its
 managed policies and takes it out of its groups, then deletes it.
+
+The argument and record pieces the other IAM command families share live here too.
 """
 from __future__ import annotations
 
 import argparse
 from typing import Any, Iterable
 
-from eucalyptus.cli.command import Arg, Command, Record, arg, call
+from eucalyptus.cli.command import Arg, Command, Record, arg, call, emptied_first, listing
 from eucalyptus.cli.connection import Connection
 
 PATH_HELP = "path of the new entity (default /)"
 
 
+def user_name_arg(required: bool = True) -> Arg:
+    return arg("-u", "--user-name", param="UserName", required=required, metavar="USER",
+               help="name of the user" if required else "name of the user (default: the caller)")
+
+
+def path_arg() -> Arg:
+    return arg("-p", "--path", param="Path", metavar="PATH", help=PATH_HELP)
+
+
+def prefix_arg(plural: str) -> Arg:
+    return arg("-p", "--prefix", param="PathPrefix", metavar="PREFIX",
+               help=f"only {plural} whose path starts with PREFIX")
+
+
+def key_records(response: dict) -> Iterable[Record]:
+    """A new access key as two lines: its id, then its secret (none without ``AccessKey``)."""
+    if "AccessKey" in response:
+        yield response["AccessKey"]["AccessKeyId"]
+        yield response["AccessKey"]["SecretAccessKey"]
+
+
+def arn_and_id(entity: dict, id_member: str) -> Iterable[Record]:
+    """An IAM entity as two lines: its ARN, then its id (``UserId``, ``GroupId``)."""
+    yield entity["Arn"]
+    yield entity[id_member]
+
+
 def _create(connection: Connection, client: Any, args: argparse.Namespace) -> dict:
-    params = {"UserName": args.UserName}
-    if args.Path:
-        params["Path"] = args.Path
-    response = client.create_user(**params)
+    response = call(client, "CreateUser", **user_create.params(args))
     if args.create_accesskey:
         response["AccessKey"] = client.create_access_key(UserName=args.UserName)["AccessKey"]
     return response
@@ -32,11 +58,8 @@ def _create(connection: Connection, client: Any, args: argparse.Namespace) -> di
 
 def created_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
     if args.verbose:
-        yield response["User"]["Arn"]
-        yield response["User"]["UserId"]
-    if "AccessKey" in response:
-        yield response["AccessKey"]["AccessKeyId"]
-        yield response["AccessKey"]["SecretAccessKey"]
+        yield from arn_and_id(response["User"], "UserId")
+    yield from key_records(response)
 
 
 def empty_user(client: Any, user_name: str) -> None:
@@ -52,33 +75,11 @@ def empty_user(client: Any, user_name: str) -> None:
         client.remove_user_from_group(UserName=user_name, GroupName=group["GroupName"])
 
 
-def _delete(connection: Connection, client: Any, args: argparse.Namespace) -> dict:
-    if args.recursive:
-        empty_user(client, args.UserName)
-    return client.delete_user(UserName=args.UserName)
-
-
-def arn_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    for user in response.get("Users", []):
-        yield user["Arn"]
-
-
-def attribute_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
-    yield response["User"]["Arn"]
-    yield response["User"]["UserId"]
-
-
-def user_name_arg(required: bool = True) -> Arg:
-    return arg("-u", "--user-name", param="UserName", required=required, metavar="USER",
-               help="name of the user" if required else "name of the user (default: the caller)")
-
-
 user_create = Command(
     name="euare-usercreate",
     service="iam",
     help="Create a user.",
-    args=[user_name_arg(),
-          arg("-p", "--path", param="Path", metavar="PATH", help=PATH_HELP),
+    args=[user_name_arg(), path_arg(),
           arg("-k", "--create-accesskey", action="store_true",
               help="also create an access key for the user and print it"),
           arg("-v", "--verbose", action="store_true", help="print the new user's ARN and id")],
@@ -91,9 +92,8 @@ user_list_by_path = Command(
     service="iam",
     operation="ListUsers",
     help="List the ARNs of the account's users, optionally under a path prefix.",
-    args=[arg("-p", "--prefix", param="PathPrefix", metavar="PREFIX",
-              help="only users whose path starts with PREFIX")],
-    records=arn_records,
+    args=[prefix_arg("users")],
+    records=listing("Users", "Arn"),
     json_output=True,
 )
 
@@ -104,7 +104,7 @@ user_delete = Command(
     args=[user_name_arg(),
           arg("-r", "--recursive", action="store_true",
               help="first delete its keys and policies and leave its groups")],
-    run=_delete,
+    run=emptied_first("DeleteUser", "UserName", empty_user),
 )
 
 user_get_attributes = Command(
@@ -113,6 +113,6 @@ user_get_attributes = Command(
     operation="GetUser",
     help="Show a user's ARN and id.",
     args=[user_name_arg(required=False)],
-    records=attribute_records,
+    records=lambda response, args: arn_and_id(response["User"], "UserId"),
     json_output=True,
 )

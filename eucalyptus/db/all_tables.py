@@ -5,3 +5,6 @@ identity and cloud-wide tables) and its own migration branch off revision 0001 (
 applied with ``upgrade heads``). Add one import line here per tables module.
 """
 from eucalyptus.db import schema  # noqa: F401
+from eucalyptus.db import objects  # noqa: F401
+from eucalyptus.db import images  # noqa: F401
+from eucalyptus.db import compute  # noqa: F401

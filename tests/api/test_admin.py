@@ -108,7 +108,8 @@ def test_credentials_zip_for_admin_and_new_user(cloud, tmp_path):
                          "-o", str(out))
     assert result.returncode == 0, result.stderr
     files = _zip_contents(out)
-    assert set(files) == {"eucarc", "aws-config", "aws-credentials"}
+    assert set(files) == {"eucarc", "aws-config", "aws-credentials", "cloud-cert.pem"}
+    assert files["cloud-cert.pem"] == (cloud.data_dir / "keys" / "cloud-cert.pem").read_text()
     env = parse_eucarc(files["eucarc"])
     assert env["EC2_ACCESS_KEY"] == cloud.env["EC2_ACCESS_KEY"]
     assert env["EC2_URL"] == cloud.env["EC2_URL"]

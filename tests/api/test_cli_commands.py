@@ -1,4 +1,6 @@
-"""The euca-/euare- commands against a running cloud, with nothing but eucarc's variables."""
+"""The installed euca-/euare- console scripts, run as processes against the live cloud with
+nothing but eucarc's variables (the in-process tests in test_cli_<family>.py check each family
+in detail)."""
 from __future__ import annotations
 
 import os
@@ -6,6 +8,10 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+
+from tests.api.cli_runner import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
 
 BIN = Path(sys.executable).parent
 

@@ -5,7 +5,7 @@ import datetime as dt
 import json
 
 import pytest
-from botocore_wire import serve_client_in_process
+from tests.protocol.botocore_wire import serve_client_in_process
 
 from eucalyptus import errors
 from eucalyptus.aws import specs

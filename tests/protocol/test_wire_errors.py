@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore_wire import decode_response
+from tests.protocol.botocore_wire import decode_response
 
 from eucalyptus import errors
 from eucalyptus.aws import specs

@@ -6,8 +6,8 @@ response: sample output -> our serialize -> botocore's response parser -> the sa
 from __future__ import annotations
 
 import pytest
-from botocore_wire import decode_response, encode_request
-from sample_values import sample_input, sample_output
+from tests.protocol.botocore_wire import decode_response, encode_request
+from tests.protocol.sample_values import sample_input, sample_output
 
 from eucalyptus.aws import specs
 from eucalyptus.aws.protocol import protocol_for

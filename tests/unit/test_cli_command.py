@@ -1,23 +1,24 @@
-"""The command framework: argument mapping, records, --json and error lines."""
+"""The command framework without a server: argument mapping, record helpers, error lines.
+
+``stubbed`` runs a command's request through botocore's Stubber (used by test_cli_records.py
+too); the commands against a live cloud are tested in tests/api/test_cli_*.py."""
 from __future__ import annotations
 
-import json
-
-import botocore.session
+import botocore
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.stub import Stubber
 
-from eucalyptus.cli.command import Command, arg, describe_error, filters_param, tabify
-from eucalyptus.cli.connection import CommandError
+from eucalyptus.cli.command import (Command, arg, describe_error, emptied_first, filters_param,
+                                    listing, tabify)
+from eucalyptus.cli.connection import CommandError, botocore_session
 from eucalyptus.cli.regions import describe_regions
-from test_cli_fakecloud import (account_models_dir, clean_env, cloud, models, run)  # noqa: F401
 
 
 def stubbed(command: Command, argv: list[str], operation: str, response: dict,
             expected: dict) -> list[str]:
     """Run ``command``'s request through botocore's Stubber and return its printed records."""
-    client = botocore.session.get_session().create_client(
+    client = botocore_session().create_client(
         command.service, region_name="eucalyptus", aws_access_key_id="k",
         aws_secret_access_key="s")
     args = command.parser().parse_args(argv)
@@ -66,12 +67,36 @@ def test_filter_option_maps_to_ec2_filters():
     assert lines == ["REGION\tr1\thttp://x/services/compute"]
 
 
-def test_json_prints_the_response_without_metadata(cloud, capsys):
-    status, out, _ = run(describe_regions, ["--json"], capsys)
-    assert status == 0
-    document = json.loads("\n".join(out))
-    assert document == {"Regions": [{"RegionName": "eucalyptus",
-                                     "Endpoint": cloud.url + "/services/compute"}]}
+def test_a_bad_filter_fails_before_any_request():
+    with pytest.raises(CommandError, match="'oops' is not NAME=VALUE"):
+        describe_regions.params(describe_regions.parser().parse_args(["-F", "oops"]))
+    assert describe_regions.params(describe_regions.parser().parse_args([])) == {}
+
+
+def test_listing_prints_a_tag_and_fields_per_item():
+    records = listing("Things", "Name", "Size", tag="THING")
+    response = {"Things": [{"Name": "a", "Size": 1}, {"Name": "b"}]}
+    assert list(records(response, None)) == [("THING", "a", 1), ("THING", "b", None)]
+    assert list(listing("Things", "Name")(response, None)) == [("a",), ("b",)]
+    assert list(records({}, None)) == []
+
+
+def test_emptied_first_empties_only_when_recursive():
+    emptied: list[str] = []
+    command = Command(name="x", service="iam", help="",
+                      args=[arg("-u", "--user-name", param="UserName"),
+                            arg("-r", "--recursive", action="store_true")],
+                      run=emptied_first("DeleteUser", "UserName",
+                                        lambda client, name: emptied.append(name)))
+    client = botocore_session().create_client("iam", region_name="eucalyptus",
+                                              aws_access_key_id="k", aws_secret_access_key="s")
+    with Stubber(client) as stub:
+        stub.add_response("delete_user", {}, {"UserName": "bob"})
+        stub.add_response("delete_user", {}, {"UserName": "eve"})
+        command.execute(None, client, command.parser().parse_args(["-u", "bob"]))
+        command.execute(None, client, command.parser().parse_args(["-u", "eve", "-r"]))
+        stub.assert_no_pending_responses()
+    assert emptied == ["eve"]
 
 
 def test_bad_arguments_exit_2_like_any_argparse_program(capsys):

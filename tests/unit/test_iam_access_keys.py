@@ -4,21 +4,12 @@ import pytest
 from eucalyptus.errors import LimitExceeded, NotFound, ValidationError
 from eucalyptus.services.iam import access_keys, users
 from eucalyptus.services.iam.identity import lookup_credentials, record_key_use
-from test_iam_support import make_world
 
 
 @pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def root(world):
-    r = world.account("alpha")
-    world.call(r, users.create_user, user_name="bob")
-    return r
+def root(root, world):
+    world.call(root, users.create_user, user_name="bob")
+    return root
 
 
 def test_create_list_and_lookup(world, root):

@@ -1,6 +1,4 @@
 """Eucalyptus accounts: CreateAccount / ListAccounts / DeleteAccount."""
-import json
-
 import pytest
 
 from eucalyptus.errors import (AccessDenied, DeleteConflict, EntityAlreadyExists, NotFound,
@@ -8,17 +6,9 @@ from eucalyptus.errors import (AccessDenied, DeleteConflict, EntityAlreadyExists
 from eucalyptus.services.iam import (access_keys, accounts, groups, inline_policies,
                                      managed_policies, users)
 from eucalyptus.services.iam.identity import lookup_credentials
-from test_iam_support import make_world
+from tests.unit.test_iam_support import policy_text
 
-POLICY = json.dumps({"Version": "2012-10-17",
-                     "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]})
-
-
-@pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
+POLICY = policy_text()
 
 
 def test_create_account_makes_root_admin(world):

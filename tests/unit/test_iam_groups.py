@@ -1,26 +1,11 @@
 """IAM groups and membership."""
-import json
-
 import pytest
 
 from eucalyptus.errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NotFound
 from eucalyptus.services.iam import groups, inline_policies, managed_policies, users
-from test_iam_support import make_world
+from tests.unit.test_iam_support import policy_text
 
-POLICY = json.dumps({"Version": "2012-10-17",
-                     "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]})
-
-
-@pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def root(world):
-    return world.account("alpha")
+POLICY = policy_text()
 
 
 def test_group_lifecycle_and_membership(world, root):

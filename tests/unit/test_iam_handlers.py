@@ -9,7 +9,6 @@ from botocore import xform_name
 from eucalyptus.aws.dispatch import DispatchTable, RequestContext
 from eucalyptus.errors import InvalidAction
 from eucalyptus.services import iam, sts
-from test_iam_support import make_world
 
 EUCALYPTUS_EXTENSIONS = {"create_account", "list_accounts", "delete_account"}
 
@@ -24,8 +23,7 @@ def test_every_handler_names_a_model_operation(service, modules):
     assert len(table.handlers) >= (45 if service == "iam" else 2)
 
 
-def test_calls_through_the_dispatch_table(tmp_path, tmp_path_factory):
-    world = make_world(tmp_path, tmp_path_factory)
+def test_calls_through_the_dispatch_table(world):
     table = DispatchTable("iam", iam.HANDLER_MODULES)
 
     def call(operation, params):

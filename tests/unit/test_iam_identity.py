@@ -7,26 +7,13 @@ from eucalyptus.errors import AccessDenied, LimitExceeded, NotFound
 from eucalyptus.services.iam import (access_keys, groups, identity, inline_policies,
                                      managed_policies as mp, users)
 from eucalyptus.services.sts import tokens
-from test_iam_support import make_world
-
-
-def policy(effect, action, resource="*"):
-    return json.dumps({"Version": "2012-10-17",
-                       "Statement": [{"Effect": effect, "Action": action, "Resource": resource}]})
+from tests.unit.test_iam_support import policy_text
 
 
 @pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def root(world):
-    r = world.account("alpha")
-    world.call(r, users.create_user, user_name="bob")
-    return r
+def root(root, world):
+    world.call(root, users.create_user, user_name="bob")
+    return root
 
 
 def authorize(world, principal, action, resource="*", context=None):
@@ -127,7 +114,7 @@ def test_sts_identity_calls_need_no_permission(world, root):
 def test_inline_user_policy_allows(world, root):
     bob = world.user("alpha", "bob")
     world.call(root, inline_policies.put_user_policy, user_name="bob", policy_name="p",
-               policy_document=policy("Allow", "ec2:Describe*"))
+               policy_document=policy_text("ec2:Describe*"))
     assert allowed(world, bob, "ec2:DescribeInstances")
     assert not allowed(world, bob, "ec2:RunInstances")
 
@@ -137,15 +124,15 @@ def test_group_and_managed_policies_count_and_deny_wins(world, root):
     world.call(root, groups.create_group, group_name="devs")
     world.call(root, groups.add_user_to_group, group_name="devs", user_name="bob")
     world.call(root, inline_policies.put_group_policy, group_name="devs", policy_name="p",
-               policy_document=policy("Allow", "s3:*"))
+               policy_document=policy_text("s3:*"))
     assert allowed(world, bob, "s3:PutObject", "arn:aws:s3:::bucket/key")
     arn = world.call(root, mp.create_policy, policy_name="m",
-                     policy_document=policy("Allow", "ec2:*"))["Policy"]["Arn"]
+                     policy_document=policy_text("ec2:*"))["Policy"]["Arn"]
     assert not allowed(world, bob, "ec2:RunInstances")
     world.call(root, mp.attach_user_policy, user_name="bob", policy_arn=arn)
     assert allowed(world, bob, "ec2:RunInstances")
     deny = world.call(root, mp.create_policy, policy_name="no-delete",
-                      policy_document=policy("Deny", "s3:Delete*"))["Policy"]["Arn"]
+                      policy_document=policy_text("s3:Delete*", "Deny"))["Policy"]["Arn"]
     world.call(root, mp.attach_group_policy, group_name="devs", policy_arn=deny)
     with pytest.raises(AccessDenied) as err:
         authorize(world, bob, "s3:DeleteObject", "arn:aws:s3:::bucket/key")
@@ -159,10 +146,10 @@ def test_group_and_managed_policies_count_and_deny_wins(world, root):
 def test_only_the_default_version_applies(world, root):
     bob = world.user("alpha", "bob")
     arn = world.call(root, mp.create_policy, policy_name="m",
-                     policy_document=policy("Allow", "ec2:*"))["Policy"]["Arn"]
+                     policy_document=policy_text("ec2:*"))["Policy"]["Arn"]
     world.call(root, mp.attach_user_policy, user_name="bob", policy_arn=arn)
     world.call(root, mp.create_policy_version, policy_arn=arn,
-               policy_document=policy("Allow", "s3:*"))
+               policy_document=policy_text("s3:*"))
     assert allowed(world, bob, "ec2:RunInstances") and not allowed(world, bob, "s3:ListBucket")
     world.call(root, mp.set_default_policy_version, policy_arn=arn, version_id="v2")
     assert not allowed(world, bob, "ec2:RunInstances") and allowed(world, bob, "s3:ListBucket")
@@ -173,7 +160,7 @@ def test_policy_variables_use_the_callers_name(world, root):
     bob = world.user("alpha", "bob")
     own = f"arn:aws:iam::{root.account_id}:user/${{aws:username}}"
     world.call(root, inline_policies.put_user_policy, user_name="bob", policy_name="self",
-               policy_document=policy("Allow", "iam:*AccessKey*", own))
+               policy_document=policy_text("iam:*AccessKey*", resource=own))
     assert allowed(world, bob, "iam:CreateAccessKey", f"arn:aws:iam::{root.account_id}:user/bob")
     assert not allowed(world, bob, "iam:CreateAccessKey",
                        f"arn:aws:iam::{root.account_id}:user/carol")
@@ -182,7 +169,7 @@ def test_policy_variables_use_the_callers_name(world, root):
 def test_users_never_reach_other_accounts(world, root):
     bob = world.user("alpha", "bob")
     world.call(root, inline_policies.put_user_policy, user_name="bob", policy_name="all",
-               policy_document=policy("Allow", "*"))
+               policy_document=policy_text("*"))
     other = world.account("beta")
     assert allowed(world, bob, "iam:GetUser", f"arn:aws:iam::{root.account_id}:user/x")
     assert not allowed(world, bob, "iam:GetUser", f"arn:aws:iam::{other.account_id}:user/x")
@@ -191,7 +178,7 @@ def test_users_never_reach_other_accounts(world, root):
 def test_deleted_user_is_denied(world, root):
     bob = world.user("alpha", "bob")
     world.call(root, inline_policies.put_user_policy, user_name="bob", policy_name="all",
-               policy_document=policy("Allow", "*"))
+               policy_document=policy_text("*"))
     assert allowed(world, bob, "ec2:RunInstances")
     world.call(root, inline_policies.delete_user_policy, user_name="bob", policy_name="all")
     world.call(root, access_keys.delete_access_key, user_name="bob",
@@ -203,7 +190,7 @@ def test_deleted_user_is_denied(world, root):
 def test_temporary_credentials_act_as_their_user(world, root):
     bob = world.user("alpha", "bob")
     world.call(root, inline_policies.put_user_policy, user_name="bob", policy_name="p",
-               policy_document=policy("Allow", "ec2:Describe*"))
+               policy_document=policy_text("ec2:Describe*"))
     creds = world.call(bob, tokens.get_session_token, service="sts")["Credentials"]
     temp = world.principal_of(creds["AccessKeyId"])
     assert temp.user_id == bob.user_id and temp.session_token == creds["SessionToken"]

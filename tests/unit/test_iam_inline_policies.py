@@ -7,7 +7,6 @@ import pytest
 from eucalyptus.errors import LimitExceeded, NotFound
 from eucalyptus.services.iam import groups, inline_policies, users
 from eucalyptus.services.iam.policy import MalformedPolicyDocument
-from test_iam_support import make_world
 
 DOC = {"Version": "2012-10-17",
        "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}
@@ -15,18 +14,10 @@ TEXT = json.dumps(DOC, indent=2)
 
 
 @pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def root(world):
-    r = world.account("alpha")
-    world.call(r, users.create_user, user_name="bob")
-    world.call(r, groups.create_group, group_name="devs")
-    return r
+def root(root, world):
+    world.call(root, users.create_user, user_name="bob")
+    world.call(root, groups.create_group, group_name="devs")
+    return root
 
 
 @pytest.mark.parametrize("kind", ["user", "group"])

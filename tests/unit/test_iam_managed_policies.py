@@ -8,33 +8,20 @@ from eucalyptus.errors import (DeleteConflict, EntityAlreadyExists, LimitExceede
                                ValidationError)
 from eucalyptus.services.iam import groups, managed_policies as mp, users
 from eucalyptus.services.iam.policy import MalformedPolicyDocument
-from test_iam_support import make_world
-
-
-def document(action="ec2:*"):
-    return json.dumps({"Version": "2012-10-17",
-                       "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+from tests.unit.test_iam_support import policy_text
 
 
 @pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def root(world):
-    r = world.account("alpha")
-    world.call(r, users.create_user, user_name="bob", path="/eng/")
-    world.call(r, users.create_user, user_name="carol")
-    world.call(r, groups.create_group, group_name="devs")
-    return r
+def root(root, world):
+    world.call(root, users.create_user, user_name="bob", path="/eng/")
+    world.call(root, users.create_user, user_name="carol")
+    world.call(root, groups.create_group, group_name="devs")
+    return root
 
 
 def create(world, root, name="ec2-all", **kw):
     return world.call(root, mp.create_policy, policy_name=name,
-                      policy_document=kw.pop("policy_document", document()), **kw)["Policy"]
+                      policy_document=kw.pop("policy_document", policy_text()), **kw)["Policy"]
 
 
 def test_create_get_list(world, root):
@@ -74,11 +61,11 @@ def test_arn_path_must_match(world, root):
 def test_versions(world, root):
     arn = create(world, root)["Arn"]
     v2 = world.call(root, mp.create_policy_version, policy_arn=arn,
-                    policy_document=document("s3:*"))["PolicyVersion"]
+                    policy_document=policy_text("s3:*"))["PolicyVersion"]
     assert (v2["VersionId"], v2["IsDefaultVersion"]) == ("v2", False)
     assert json.loads(unquote(v2["Document"]))["Statement"][0]["Action"] == "s3:*"
     v3 = world.call(root, mp.create_policy_version, policy_arn=arn,
-                    policy_document=document("iam:*"), set_as_default=True)["PolicyVersion"]
+                    policy_document=policy_text("iam:*"), set_as_default=True)["PolicyVersion"]
     assert v3["IsDefaultVersion"]
     assert world.call(root, mp.get_policy, policy_arn=arn)["Policy"]["DefaultVersionId"] == "v3"
     listed = world.call(root, mp.list_policy_versions, policy_arn=arn)["Versions"]
@@ -93,13 +80,13 @@ def test_versions(world, root):
         world.call(root, mp.get_policy_version, policy_arn=arn, version_id="v9")
     with pytest.raises(ValidationError):
         world.call(root, mp.get_policy_version, policy_arn=arn, version_id="first")
-    world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=document())
-    world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=document())
+    world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=policy_text())
+    world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=policy_text())
     with pytest.raises(LimitExceeded):
-        world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=document())
+        world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=policy_text())
     world.call(root, mp.delete_policy_version, policy_arn=arn, version_id="v2")
     v6 = world.call(root, mp.create_policy_version, policy_arn=arn,
-                    policy_document=document())["PolicyVersion"]
+                    policy_document=policy_text())["PolicyVersion"]
     assert v6["VersionId"] == "v6"                   # numbers are never reused
     page = world.call(root, mp.list_policy_versions, policy_arn=arn, max_items=2)
     assert [v["VersionId"] for v in page["Versions"]] == ["v6", "v5"] and page["IsTruncated"]
@@ -143,7 +130,7 @@ def test_attachments(world, root):
 
 def test_delete_policy_with_versions_conflicts(world, root):
     arn = create(world, root)["Arn"]
-    world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=document())
+    world.call(root, mp.create_policy_version, policy_arn=arn, policy_document=policy_text())
     with pytest.raises(DeleteConflict):
         world.call(root, mp.delete_policy, policy_arn=arn)
     world.call(root, mp.delete_policy_version, policy_arn=arn, version_id="v2")
@@ -166,7 +153,7 @@ def test_policies_are_isolated_between_accounts(world, root):
     for fn, kw in [(mp.get_policy, {}), (mp.delete_policy, {}),
                    (mp.list_policy_versions, {}), (mp.list_entities_for_policy, {}),
                    (mp.attach_user_policy, {"user_name": "bob"}),
-                   (mp.create_policy_version, {"policy_document": document()})]:
+                   (mp.create_policy_version, {"policy_document": policy_text()})]:
         with pytest.raises(NotFound):
             world.call(other, fn, policy_arn=arn, **kw)
     # the same name is free in the other account

@@ -1,4 +1,4 @@
-"""Shared set-up for the IAM/STS unit tests (no tests here).
+"""Shared set-up for the IAM/STS unit tests (no tests here; the fixtures are in conftest.py).
 
 ``World`` wraps a fresh migrated SQLite database. ``world.call(principal, handler, **params)``
 runs a handler the way the gateway does — own session, commit on success, rollback on error —
@@ -7,6 +7,7 @@ and checks the result against the operation's botocore output shape when the mod
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import uuid
 from pathlib import Path
@@ -68,6 +69,12 @@ def check_shape(shape, value: Any, where: str = "") -> None:
         assert isinstance(value, int) and not isinstance(value, bool), f"{where}: {value!r}"
     elif kind == "timestamp":
         assert isinstance(value, dt.datetime) and value.tzinfo is not None, f"{where}: {value!r}"
+
+
+def policy_text(action: str = "ec2:*", effect: str = "Allow", resource: str = "*") -> str:
+    """A policy document of one statement, as the JSON text IAM requests carry."""
+    return json.dumps({"Version": "2012-10-17",
+                       "Statement": [{"Effect": effect, "Action": action, "Resource": resource}]})
 
 
 def template_db(tmp_root: Path) -> Path:

@@ -1,28 +1,13 @@
 """IAM users: create, get, update, delete, list; account isolation."""
-import json
-
 import pytest
 
 from eucalyptus.errors import (DeleteConflict, EntityAlreadyExists, MissingAuthenticationToken,
                                NotFound, ValidationError)
 from eucalyptus.services.iam import (access_keys, groups, inline_policies, managed_policies,
                                      users)
-from test_iam_support import make_world
+from tests.unit.test_iam_support import policy_text
 
-POLICY = json.dumps({"Version": "2012-10-17",
-                     "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]})
-
-
-@pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def root(world):
-    return world.account("alpha")
+POLICY = policy_text()
 
 
 def test_create_and_get_user(world, root):

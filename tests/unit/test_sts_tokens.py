@@ -8,21 +8,12 @@ from eucalyptus.errors import AccessDenied, ValidationError
 from eucalyptus.services.iam import access_keys, users
 from eucalyptus.services.iam.identity import lookup_credentials
 from eucalyptus.services.sts import tokens
-from test_iam_support import make_world
 
 
 @pytest.fixture
-def world(tmp_path, tmp_path_factory):
-    w = make_world(tmp_path, tmp_path_factory)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def root(world):
-    r = world.account("alpha")
-    world.call(r, users.create_user, user_name="bob", path="/eng/")
-    return r
+def root(root, world):
+    world.call(root, users.create_user, user_name="bob", path="/eng/")
+    return root
 
 
 def sts(world, principal, handler, **kw):

@@ -5,6 +5,8 @@ raises the error AWS sends for that service (EC2 speaks AuthFailure/RequestExpir
 services InvalidClientTokenId/ExpiredToken, S3 InvalidAccessKeyId/AccessDenied). ``lookup`` maps
 an access key id to an object with ``secret``, ``active``, ``session_token``, ``expires_at`` (naive
 UTC) and ``principal`` — or ``None`` for a key that does not exist (deleted keys stop at once).
+Signatures understood: V4 (header and presigned query), the query APIs' V2 (``sigv2``) and
+S3's own V2 (``s3v2``: ``Authorization: AWS key:sig`` and ``?AWSAccessKeyId&Expires&Signature``).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any, Callable
 
 from eucalyptus import errors
 
-from . import sigv2, sigv4
+from . import s3v2, sigv2, sigv4
 from .signed_request import SignedRequest
 
 MAX_SKEW = dt.timedelta(minutes=15)
@@ -87,7 +89,7 @@ def _check_time(sig: Any, service: str, now: dt.datetime) -> None:
         if sig.timestamp - now > MAX_SKEW:
             raise _expired_request(service, "Request is not yet valid.")
         return
-    if isinstance(sig, sigv2.V2Signature) and sig.expires is not None:
+    if isinstance(sig, (sigv2.V2Signature, s3v2.S3V2Signature)) and sig.expires is not None:
         if now > sig.expires:
             raise _expired_request(service, f"Expired at {sig.expires:%Y-%m-%dT%H:%M:%SZ}.")
         return
@@ -99,7 +101,7 @@ def _check_time(sig: Any, service: str, now: dt.datetime) -> None:
 def authenticate(request: SignedRequest, service: str, lookup: Callable[[str], Any],
                  now: dt.datetime | None = None) -> Any:
     now = now or _utcnow()
-    sig: Any = sigv4.parse(request) or sigv2.parse(request)
+    sig: Any = sigv4.parse(request) or s3v2.parse(request) or sigv2.parse(request)
     if sig is None:
         raise _missing(service)
     _check_time(sig, service, now)
@@ -112,7 +114,8 @@ def authenticate(request: SignedRequest, service: str, lookup: Callable[[str], A
             raise _unknown_key(service)
         if cred.expires_at is not None and now >= cred.expires_at:
             raise _expired_token(service)
-    module = sigv4 if isinstance(sig, sigv4.V4Signature) else sigv2
+    module = (sigv4 if isinstance(sig, sigv4.V4Signature)
+              else s3v2 if isinstance(sig, s3v2.S3V2Signature) else sigv2)
     expected = module.expected_signature(request, sig, cred.secret)
     if not hmac.compare_digest(expected, sig.signature):
         raise _bad_signature()

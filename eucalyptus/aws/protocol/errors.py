@@ -57,9 +57,13 @@ def query_error_body(error: ServiceError, request_id: str, namespace: str | None
 
 
 def restxml_error_body(error: ServiceError, request_id: str) -> bytes:
+    """S3's ``<Error>``; an error's optional ``fields`` dict (BucketName, Key, Resource, ...)
+    adds elements after the message."""
+    extra = "".join(element(name, value)
+                    for name, value in (getattr(error, "fields", None) or {}).items())
     return _xml("<Error>" + element("Code", error.code) + element("Message", error.message)
-                + element("RequestId", request_id) + element("HostId", host_id(request_id))
-                + "</Error>")
+                + extra + element("RequestId", request_id)
+                + element("HostId", host_id(request_id)) + "</Error>")
 
 
 def json_error_body(error: ServiceError) -> bytes:
@@ -90,7 +94,7 @@ def error_response(protocol: str, error: ServiceError, request_id: str, service_
         headers["Content-Type"] = "application/xml"
     else:
         raise ValueError(f"no error document for protocol {protocol!r}")
-    if method.upper() == "HEAD":
+    if method.upper() == "HEAD" or getattr(error, "empty_body", False):
         body = b""
     headers.update(error.headers)
     return HttpResponse(error.status, headers, body)

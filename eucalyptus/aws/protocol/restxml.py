@@ -17,7 +17,7 @@ from typing import Any
 from eucalyptus.aws.http import HttpRequest, HttpResponse
 from eucalyptus.aws.protocol import errors as error_documents
 from eucalyptus.aws.protocol import restroutes, scalars, xmlin
-from eucalyptus.aws.protocol.validation import bad_value_error, require_members
+from eucalyptus.aws.protocol.validation import bad_value_error, find_missing, require_members
 from eucalyptus.aws.protocol.xmlout import XmlWriter, namespace_attr
 from eucalyptus.errors import ClientError, ServiceError
 
@@ -166,17 +166,22 @@ def _read_body(shape, body: bytes, params: dict) -> None:
             if body:
                 params[payload] = body.decode("utf-8", "replace")
         elif body.strip():
-            params[payload] = _read_xml(member, body)
+            params[payload] = _read_xml(member, body, whole_document=True)
         return
     if body.strip() and any(not m.serialization.get("location") for m in shape.members.values()):
         params.update(_read_xml(shape, body))
 
 
-def _read_xml(shape, body: bytes) -> Any:
+def _read_xml(shape, body: bytes, whole_document: bool = False) -> Any:
+    """The document's value; MalformedXML (as S3 answers) when it is not XML, a value does not
+    convert, or (for a ``whole_document`` payload) an element its schema requires is missing."""
     try:
-        return xmlin.read(shape, xmlin.parse_document(body))
+        value = xmlin.read(shape, xmlin.parse_document(body))
     except (xmlin.MalformedXML, scalars.BadValue, RecursionError):
         raise malformed_xml() from None
+    if whole_document and find_missing(shape, value):
+        raise malformed_xml()
+    return value
 
 
 # ---------------------------------------------------------------- responses

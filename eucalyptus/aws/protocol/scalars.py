@@ -137,7 +137,10 @@ def format_timestamp(value: Any, timestamp_format: str) -> str | int | float:
         return seconds
     if fmt == "rfc822":
         return formatdate(calendar.timegm(when.utctimetuple()), usegmt=True)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    if when.year < 1000:      # strftime's %Y does not pad these
+        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return (f"{when.year}-{when.month:02d}-{when.day:02d}T{when.hour:02d}:{when.minute:02d}:"
+            f"{when.second:02d}.{when.microsecond // 1000:03d}Z")
 
 
 def format_float(value: float) -> str | float:

@@ -22,8 +22,13 @@ _ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&qu
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+# one pass: invalid characters become U+FFFD, markup characters entities
+_TEXT_TABLE = {**_ESCAPES, **{c: "\ufffd" for c in [*range(0x00, 0x09), 0x0b, 0x0c,
+                                                    *range(0x0e, 0x20), 0xfffe, 0xffff]}}
+
+
 def escape(text: str) -> str:
-    return _INVALID.sub("\ufffd", text).translate(_ESCAPES)
+    return text.translate(_TEXT_TABLE)
 
 
 def quote_attr(text: str) -> str:
@@ -59,6 +64,45 @@ def _raw_member_ref(shape, member_name: str) -> dict:
     return shape._shape_model.get("members", {}).get(member_name, {})
 
 
+_SCALAR, _ELEMENT, _ATTRIBUTE, _TEXT = 0, 1, 2, 3
+
+
+def _namespace(shape) -> str:
+    """``namespace_attr(shape)``, computed once per shape object."""
+    cached = shape.__dict__.get("_xml_namespace_attr")
+    if cached is None:
+        cached = shape.__dict__["_xml_namespace_attr"] = namespace_attr(shape)
+    return cached
+
+
+def _plan(shape) -> list[tuple[str, Any, int, str, str]]:
+    """How each document member of a structure is written: (member, shape, kind, name,
+    namespace attribute of a scalar),
+    in model order, members with a ``location`` (headers, URI, status) left out. Computed
+    once per shape object (botocore shapes are immutable once loaded)."""
+    plan = shape.__dict__.get("_xml_plan")
+    if plan is None:
+        plan = []
+        for member_name, member_shape in shape.members.items():
+            serialization = member_shape.serialization
+            if serialization.get("location"):
+                continue
+            if serialization.get("xmlAttribute"):
+                plan.append((member_name, member_shape, _ATTRIBUTE,
+                             serialization.get("name", member_name), ""))
+            elif _raw_member_ref(shape, member_name).get("xmlText"):
+                plan.append((member_name, member_shape, _TEXT, "", ""))
+            elif member_shape.type_name in ("structure", "list", "map"):
+                plan.append((member_name, member_shape, _ELEMENT,
+                             member_element_name(member_name, member_shape), ""))
+            else:     # a scalar: its start tag (with any namespace) is fixed
+                plan.append((member_name, member_shape, _SCALAR,
+                             member_element_name(member_name, member_shape),
+                             _namespace(member_shape)))
+        shape.__dict__["_xml_plan"] = plan
+    return plan
+
+
 class XmlWriter:
     """Writes shapes as XML text; ``list_item`` is the default element name of list items."""
 
@@ -68,22 +112,20 @@ class XmlWriter:
     def members(self, shape, value: dict, out: list[str]) -> str:
         """Append the children of structure ``value`` to ``out``; return its attribute text."""
         attrs = []
-        for member_name, member_shape in shape.members.items():
+        for member_name, member_shape, kind, name, namespace in _plan(shape):
             member_value = value.get(member_name)
             if member_value is None:
                 continue
-            serialization = member_shape.serialization
-            if serialization.get("location"):
-                continue  # headers, status code, URI: not part of the document
-            if serialization.get("xmlAttribute"):
-                attrs.append(f" {serialization.get('name', member_name)}="
-                             f"{quote_attr(scalars.to_text(member_shape, member_value))}")
-                continue
-            if _raw_member_ref(shape, member_name).get("xmlText"):
+            if kind == _SCALAR:
+                out.append(f"<{name}{namespace}>"
+                           f"{escape(scalars.to_text(member_shape, member_value))}"
+                           f"</{name}>")
+            elif kind == _ELEMENT:
+                self.write(member_shape, member_value, name, out)
+            elif kind == _ATTRIBUTE:
+                attrs.append(f" {name}={quote_attr(scalars.to_text(member_shape, member_value))}")
+            else:
                 out.append(escape(scalars.to_text(member_shape, member_value)))
-                continue
-            self.write(member_shape, member_value, member_element_name(member_name, member_shape),
-                       out)
         return "".join(attrs)
 
     def write(self, shape, value: Any, name: str, out: list[str]) -> None:
@@ -91,7 +133,7 @@ class XmlWriter:
         type_name = shape.type_name
         if type_name == "structure":
             children: list[str] = []
-            attrs = self.members(shape, value, children) + namespace_attr(shape)
+            attrs = self.members(shape, value, children) + _namespace(shape)
             out.append(f"<{name}{attrs}>")
             out.extend(children)
             out.append(f"</{name}>")
@@ -100,7 +142,8 @@ class XmlWriter:
         elif type_name == "map":
             self._write_map(shape, value, name, out)
         else:
-            out.append(element(name, scalars.to_text(shape, value), namespace_attr(shape)))
+            out.append(f"<{name}{_namespace(shape)}>{escape(scalars.to_text(shape, value))}"
+                       f"</{name}>")
 
     def _write_list(self, shape, value: list, name: str, out: list[str]) -> None:
         member = shape.member
@@ -110,7 +153,7 @@ class XmlWriter:
                     self.write(member, item, name, out)
             return
         item_name = member.serialization.get("name", self.list_item)
-        out.append(f"<{name}{namespace_attr(shape)}>")
+        out.append(f"<{name}{_namespace(shape)}>")
         for item in value:
             if item is not None:
                 self.write(member, item, item_name, out)

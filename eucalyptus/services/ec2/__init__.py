@@ -3,5 +3,9 @@
 ``HANDLER_MODULES`` lists the modules whose handlers make up the EC2 dispatch table.
 """
 from eucalyptus.services.ec2 import account_attributes, instance_types, regions, zones
+from eucalyptus.services.ec2 import image_attributes, images, keypairs, service_certificates
 
 HANDLER_MODULES = [regions, zones, instance_types, account_attributes]
+HANDLER_MODULES += [images, image_attributes, keypairs, service_certificates]
+from eucalyptus.services.ec2 import instance_attributes, instance_status, instances, tags
+HANDLER_MODULES += [instances, instance_status, instance_attributes, tags]
