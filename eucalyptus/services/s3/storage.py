@@ -7,13 +7,15 @@ request's transaction commits, and per-key write locks.
 * ``after_commit(ctx)``: the callables the front door runs after a successful commit.
 * ``lock_key(session, bucket, key)``: serialise writers of one key until the transaction ends
   (PostgreSQL: a transaction advisory lock; SQLite: take the database write lock now, so the
-  reads that follow see the newest committed state; writers of one process first queue on
-  a thread lock).
+  reads that follow see the newest committed state; writers first queue on a thread lock and
+  a file lock next to the database).
 * ``release(ctx)``: end the request's transaction early (before a long upload), so no
   database connection or snapshot is held while bytes stream in.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import zlib
 from typing import Callable
@@ -52,25 +54,51 @@ def lock_key(session: Session, bucket: str, key: str) -> None:
 
 
 _PROCESS_WRITER = threading.Lock()
+_LOCK_FILES: dict[str, int] = {}
+
+
+def _writers_file(session: Session) -> int | None:
+    """An open descriptor of ``DB.writers`` next to the SQLite file (None in memory)."""
+    database = session.get_bind().url.database
+    if not database or database == ":memory:":
+        return None
+    owner = f"{os.getpid()}:{database}"     # a forked child opens its own (flock is per open)
+    fd = _LOCK_FILES.get(owner)
+    if fd is None:
+        fd = os.open(f"{database}.writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _LOCK_FILES[owner] = fd
+    return fd
 
 
 def _hold_process_writer(session: Session) -> None:
-    """Queue this process' SQLite writers on a thread lock, held until the session's
-    transaction ends, so they take turns instead of polling the database lock (whose busy
-    handler sleeps up to 100 ms between tries). Only taken by a session holding no database
-    transaction yet, so a thread never waits for it while holding the database lock."""
-    if session.info.get("process_writer"):
+    """Queue SQLite writers, the threads of this process on a thread lock and the processes on
+    ``flock`` of a file next to the database, held until the session's transaction ends: they
+    take turns and wake at once, instead of polling the database lock (whose busy handler
+    sleeps up to 100 ms between tries). Only taken by a session holding no database
+    transaction yet, so nobody waits for it while holding the database lock."""
+    if session.info.get("process_writer") is not None:
         return
     _PROCESS_WRITER.acquire()
-    session.info["process_writer"] = True
+    try:
+        fd = _writers_file(session)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        _PROCESS_WRITER.release()
+        raise
+    session.info["process_writer"] = fd if fd is not None else -1
     if not session.info.get("process_writer_hooked"):
         session.info["process_writer_hooked"] = True
         event.listen(session, "after_transaction_end", _transaction_ended)
 
 
 def _transaction_ended(session: Session, transaction) -> None:
-    if transaction.parent is None and session.info.pop("process_writer", False):
-        _PROCESS_WRITER.release()
+    if transaction.parent is None:
+        fd = session.info.pop("process_writer", None)
+        if fd is not None:
+            if fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            _PROCESS_WRITER.release()
 
 
 def release(ctx) -> None:
