@@ -50,6 +50,10 @@ bench: venv
 bench-s3: venv
 	$(VENV)/bin/python -m bench.s3 $(BENCH_ARGS)
 
+.PHONY: bench-launch
+bench-launch: venv
+	$(VENV)/bin/python -m bench.launch $(BENCH_ARGS)
+
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt | apt-run

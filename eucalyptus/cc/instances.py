@@ -210,6 +210,7 @@ class ClusterInstances:
         status = {n.address: n.state for n in self.nodes.snapshot()}
 
         async def one(address: str) -> None:
+            asked = time.time()      # a view updated after this is newer than the answer
             try:
                 listed = await self._call(address, "node/instances/describe", InstanceQuery(),
                                           InstanceList, 10)
@@ -224,7 +225,8 @@ class ClusterInstances:
             for view in list(self.views.values()):
                 if (view.node == address and view.instance_id not in known
                         and view.instance_id not in self.tasks
-                        and view.state != "terminated"):
+                        and view.instance_id not in self.inflight   # placed, still attaching
+                        and view.state != "terminated" and view.reported_at < asked):
                     view.state, view.reason = "terminated", (
                         "Server.InternalError: the node no longer knows the instance")
                     await self._release_network(view.instance_id)

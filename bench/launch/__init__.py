@@ -1,0 +1,1 @@
+"""``python -m bench.launch``: instance launch and instance-API benchmarks (see bench/README.md)."""
