@@ -58,8 +58,8 @@ class Walrus(Component):
 
     @property
     def identity(self):
-        from eucalyptus.walrus import credentials
-        return credentials
+        from eucalyptus.services.iam import identity
+        return identity
 
     def health_details(self) -> dict[str, Any]:
         usage = shutil.disk_usage(self.objects_path)
