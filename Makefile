@@ -14,7 +14,7 @@ JOBS ?= 2
 PYTEST_ARGS ?=
 APT_RUN := python3 python3-venv iproute2 nftables dnsmasq-base qemu-system-x86 qemu-utils \
 	busybox-static dropbear-bin xz-utils lz4
-APT_TEST := postgresql busybox-static openssh-client
+APT_TEST := postgresql busybox-static openssh-client syslinux syslinux-common mtools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Install the Debian packages among $(1) that are not installed yet (quick when none is missing).
@@ -53,6 +53,10 @@ bench-s3: venv
 .PHONY: bench-launch
 bench-launch: venv
 	$(VENV)/bin/python -m bench.launch $(BENCH_ARGS)
+
+.PHONY: bench-ebs
+bench-ebs: venv
+	$(VENV)/bin/python -m bench.ebs $(BENCH_ARGS)
 
 venv: $(VENV)/.installed
 

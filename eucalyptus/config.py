@@ -124,6 +124,45 @@ def _public_ips(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _ifname(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}", text):
+        raise ValueError("must be an interface name (1-15 of A-Z a-z 0-9 _ . -)")
+    return text
+
+
+def _optional_ifname(text: str) -> str:
+    return _ifname(text) if text else ""
+
+
+def _optional_netns(text: str) -> str:
+    if text and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", text):
+        raise ValueError("must be a network namespace name (A-Z a-z 0-9 _ . -)")
+    return text
+
+
+def _macmap(text: str) -> tuple[tuple[str, str], ...]:
+    """``MAC=IP`` pairs separated by spaces or commas (Eucalyptus' VNET_MACMAP); MACs are
+    returned in lower case. Duplicate MACs or addresses are refused."""
+    pairs: list[tuple[str, str]] = []
+    for item in text.replace(",", " ").split():
+        mac, sep, ip = item.partition("=")
+        mac = mac.lower()
+        if not sep or not re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac):
+            raise ValueError(f"{item!r} is not MAC=IP")
+        pairs.append((mac, _ipv4(ip)))
+    if len({m for m, _ in pairs}) != len(pairs) or len({i for _, i in pairs}) != len(pairs):
+        raise ValueError("a MAC or an address appears twice")
+    return tuple(pairs)
+
+
+def _ipv4_cidr(text: str) -> str:
+    """An IPv4 address with its prefix length, e.g. ``10.88.0.1/24``."""
+    if "/" not in text:
+        raise ValueError("must be an IPv4 address with a prefix length, e.g. 10.88.0.1/24")
+    iface = ipaddress.IPv4Interface(text)
+    return f"{iface.ip}/{iface.network.prefixlen}"
+
+
 def _database_url(text: str) -> str:
     if text and not re.match(r"(sqlite|postgresql)(\+\w+)?://", text):
         raise ValueError("must be a sqlite:/// or postgresql:// URL")
@@ -139,6 +178,15 @@ def _s3_domains(text: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", item):
             raise ValueError(f"{item!r} is not a domain name")
     return text
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    """``A-B``: the TCP ports A to B inclusive."""
+    first, _, last = text.partition("-")
+    a, b = _port(first), _port(last or first)
+    if b < a:
+        raise ValueError(f"range {text} ends before it starts")
+    return a, b
 
 
 @dataclass(frozen=True)
@@ -225,8 +273,48 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("VNET_PUBLICIPS", _public_ips, "10.88.0.50-10.88.0.99",
         "Public (elastic) addresses: single addresses or A-B ranges separated by spaces.",
         "network"),
+    Key("VNET_PUBINTERFACE", _ifname, "eucapub0",
+        "Interface of the cluster controller's network facing the public network; public "
+        "addresses in use are put on it. Cloud-in-a-box makes it a bridge in its namespace "
+        "when it does not exist.", "network"),
+    Key("VNET_PUBLIC_ADDRESS", _ipv4_cidr, "10.88.0.1/24",
+        "The cluster controller's own address (CIDR) on VNET_PUBINTERFACE when it makes "
+        "that interface.", "network"),
     Key("VNET_DNS", _optional_ipv4, "", "DNS server handed to instances; empty means none.",
         "network"),
+    Key("SC_VOLUME_DRIVER", _path, "file",
+        "Volume driver of the storage controller: file (sparse raw files), qcow2, or "
+        "module:Class of another implementation.", "storage"),
+    Key("SC_VOLUMES_PATH", _path, "", "Directory of volume images; empty means DIR/sc/volumes.",
+        "storage"),
+    Key("SC_MAX_GIB", _count, "0",
+        "Quota (GiB) of all volumes the storage controller holds; 0 means no quota beyond the "
+        "free space of SC_VOLUMES_PATH.", "storage"),
+    Key("SC_NBD_TRANSPORT", _choice("unix", "tcp", case=str.lower), "unix",
+        "How volumes are exported over NBD: unix (a socket, for nodes on the storage "
+        "controller's machine) or tcp (on BIND_ADDRESS, for nodes on other hosts).", "storage"),
+    Key("SC_NBD_PORTS", _port_range, "10809-10908",
+        "TCP ports (A-B) of NBD exports when SC_NBD_TRANSPORT is tcp; one per exported volume.",
+        "storage"),
+    Key("SC_SNAPSHOT_BUCKET", _name, "eucalyptus-snapshots",
+        "Walrus bucket (of the cloud account) holding the snapshots of every zone.", "storage"),
+    Key("SC_SNAPSHOT_CHUNK_MIB", _positive, "8",
+        "Size (MiB) of the chunk objects snapshots are stored as in Walrus.", "storage"),
+    Key("VNET_BRIDGE", _ifname, "eucabr0",
+        "Bridge instances are plugged into: in MANAGED-NOVLAN and STATIC the bridge of every "
+        "private network, in SYSTEM the bridge of the existing network (whose own DHCP "
+        "gives the addresses). MANAGED uses eucabr<vlan> per network instead.", "network"),
+    Key("VNET_PRIVINTERFACE", _optional_ifname, "",
+        "Interface joining the hosts' private networks (multi-host): enslaved to the bridge, "
+        "or its VLAN sub-interfaces <iface>.<vlan> in MANAGED. Empty: one host, no uplink.",
+        "network"),
+    Key("VNET_MACMAP", _macmap, "",
+        "STATIC mode: the instances' fixed MAC=IP pairs separated by spaces, e.g. "
+        "\"d0:0d:00:00:00:01=10.77.0.10 d0:0d:00:00:00:02=10.77.0.11\".", "network"),
+    Key("VNET_NAMESPACE", _optional_netns, "",
+        "Network namespace that is this host's network (multi-host: the components run in it "
+        "with `ip netns exec`, and build bridges and taps there). Empty: cloud-in-a-box, the "
+        "cluster controller makes its own namespace euca-<8 hex digits>.", "network"),
 ]}
 
 

@@ -131,8 +131,27 @@ class Cloud:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.stop_leftovers()
         self.remove_network()
         return self.proc.returncode
+
+    def stop_leftovers(self) -> None:
+        """Kill, by PID, the detached processes this cloud started that outlive ``up`` by
+        design (QEMU guests, the storage controller's NBD export daemons): those whose
+        command line names a file of this cloud's data directory."""
+        mine = str(self.data_dir.resolve()) + "/"
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                argv = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if mine in argv and Path(argv.split("\0", 1)[0]).name.startswith("qemu-"):
+                try:
+                    os.kill(int(proc.name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def remove_network(self) -> None:
         from eucalyptus.cc.vnet.manager import namespace_name, remove_cloud_network

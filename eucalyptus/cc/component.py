@@ -24,7 +24,8 @@ class ClusterController(Component):
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
-        self.nodes = NodeTable(self._ask_node, settings.nc_port)
+        self.nodes = NodeTable(self._ask_node, settings.nc_port,
+                               settings.path("cc", "nodes.json"))
         self.nodes.register(list(settings.nodes))
         self._poller: asyncio.Task | None = None
         self.routes.add("POST", "cluster/resources", self._describe,
@@ -33,6 +34,7 @@ class ClusterController(Component):
                         callers={"admin", "clc"})
         self.routes.add("POST", "cluster/nodes/deregister", self._deregister, NodeAddresses,
                         callers={"admin", "clc"})
+        self.nodes.add_state_routes(self.routes, self.zone, callers={"admin", "clc"})
         self.vnet = InstanceNetwork(settings)      # ConfigError for an unsupported VNET_MODE
         self.vnet.add_routes(self.routes)
         self.instances = ClusterInstances(
@@ -40,6 +42,9 @@ class ClusterController(Component):
                 self.name, load_private(settings.data_dir, self.name), url, timeout),
             self.vnet, settings.schedpolicy, self.zone)
         self.instances.add_routes(self.routes)
+        from eucalyptus.cc.volumes import ClusterVolumes
+        self.volumes = ClusterVolumes(self.instances)
+        self.volumes.add_routes(self.routes)
 
     async def _ask_node(self, address: str) -> NodeResources:
         return await self.client(f"http://{address}", timeout=5).call(

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from eucalyptus.nc.root_volume import RootVolume
+
 
 @dataclass
 class NodeKeys:
@@ -26,19 +28,24 @@ class NodeKeys:
 @dataclass
 class ImageRef:
     """One image every instance of the request boots: ``role`` is kernel, ramdisk or disk;
-    ``sealed`` holds the bundle key sealed for each node (``nc.image_fetch.seal_for_node``)."""
+    ``sealed`` holds the bundle key sealed for each node (``nc.image_fetch.seal_for_node``).
+    A plain disk object has no manifest, one URL, "" sealed per node, and its ``size`` and
+    ``etag`` as recorded at registration."""
     role: str
     image_id: str
     cache_key: str
     manifest: str
     part_urls: list[str]
     sealed: dict[str, str] = field(default_factory=dict)
+    size: int = 0
+    etag: str = ""
 
 
 @dataclass
 class InstanceLaunch:
     instance_id: str
     metadata: dict[str, Any] = field(default_factory=dict)   # cc.vnet.metadata_tree document
+    root_volume: RootVolume | None = None                   # EBS-backed: the root's export
 
 
 @dataclass
@@ -54,6 +61,7 @@ class LaunchRequest:
     images: list[ImageRef] = field(default_factory=list)
     cmdline: str = ""
     zone: str = ""
+    groups: list[str] = field(default_factory=list)     # security group ids, in order
 
 
 @dataclass

@@ -24,7 +24,6 @@ from eucalyptus.cc.instance_messages import (ImageRef, InstanceIds, InstanceLaun
                                              InstanceView, InstanceViews, LaunchedInstance,
                                              LaunchReply, LaunchRequest, NodeKeys)
 from eucalyptus.cc.nodes import NodeTable
-from eucalyptus.cc.vnet.netns import BRIDGE
 from eucalyptus.nc.image_fetch import FetchedImage, ImageSource, NodeImageKey
 from eucalyptus.nc.messages import (ConsoleOutput, ConsoleQuery, InstanceInfo, InstanceList,
                                     InstanceQuery, InstanceRef, NicSpec, RunInstance)
@@ -92,7 +91,7 @@ class ClusterInstances:
             cand = scheduler.Candidate(
                 n.address, free, scheduler.Size(r.cores_total, r.memory_total_mib,
                                                 r.disk_total_gib),
-                zone=self.zone, instances=r.instances)
+                zone=self.zone, enabled=n.enabled, instances=r.instances)
             for size in pending.get(n.address, []):
                 cand.take(size)
             out.append(cand)
@@ -126,7 +125,7 @@ class ClusterInstances:
         out = []
         try:
             for launch, node in launches:
-                out.append(await self._attach(launch, node))
+                out.append(await self._attach(launch, node, req))
         except BaseException:
             for launch, _node in launches:
                 self.inflight.pop(launch.instance_id, None)
@@ -138,12 +137,14 @@ class ClusterInstances:
                 self._boot(req, launch, node, placed_instance))
         return LaunchReply(out)
 
-    async def _attach(self, launch: InstanceLaunch, node: str) -> LaunchedInstance:
+    async def _attach(self, launch: InstanceLaunch, node: str,
+                      req: LaunchRequest | None = None) -> LaunchedInstance:
         """Network and metadata for one placed instance (none when the network is down)."""
         if self.network is None or not self.network.available:
             return LaunchedInstance(launch.instance_id, node)
         att = await self.network.attach(launch.instance_id,
-                                        launch.metadata.get("hostname", ""))
+                                        launch.metadata.get("hostname", ""),
+                                        req.groups if req else [], req.owner_id if req else "")
         document = dict(launch.metadata)
         document.setdefault("hostname", att.hostname)
         document.setdefault("local-hostname", att.hostname)
@@ -169,18 +170,20 @@ class ClusterInstances:
             for image in req.images:
                 got = await self._call(node, "node/images/fetch", ImageSource(
                     image.image_id, image.cache_key, image.manifest, image.part_urls,
-                    image.sealed[node]), FetchedImage, timeout=600)
+                    image.sealed[node], image.size, image.etag), FetchedImage, timeout=600)
                 paths[image.role], formats[image.role] = got.path, got.format
             nic = None
-            if placed.mac:
-                nic = NicSpec(self.network.ns, BRIDGE, placed.mac)
+            att = self.network.attachment_of(iid) if placed.mac else None
+            if att is not None:
+                nic = NicSpec(att.netns, att.bridge, att.mac, vlan=att.vlan)
             msg = RunInstance(iid, vcpus=req.vcpus, memory_mib=req.memory_mib,
                               disk_gib=req.disk_gib, kernel=paths.get("kernel", ""),
                               ramdisk=paths.get("ramdisk", ""), cmdline=req.cmdline,
                               disk_image="" if "kernel" in paths else paths.get("disk", ""),
                               disk_format=formats.get("disk", "qcow2"), nic=nic,
                               reservation_id=req.reservation_id, owner_id=req.owner_id,
-                              instance_type=req.instance_type)
+                              instance_type=req.instance_type,
+                              root_volume=launch.root_volume)
             info = await self._call(node, "node/instances/run", msg, InstanceInfo, 120)
             self._update(node, info)
         except Exception as exc:  # the launch failed: say why, release what it held
@@ -203,7 +206,8 @@ class ClusterInstances:
         old = self.views.get(info.instance_id)
         self.views[info.instance_id] = InstanceView(
             info.instance_id, node, info.state, info.reason, "up", time.time(),
-            old.private_ip if old else "")
+            (old.private_ip if old else "") or (
+                self.network.private_ip_of(info.instance_id) if self.network else ""))
 
     async def poll(self) -> None:
         """Refresh the views from every up node (see the module docstring)."""

@@ -1,8 +1,8 @@
 """The Cloud Controller: the user APIs (EC2, IAM, STS) and the cloud's database.
 
 Public paths go to the AWS gateway (``clc.user_api.make_gateway(self)``); internal ones serve cloud
-properties and credentials to the admin command. ``cluster_resources()`` asks the zone's
-cluster controller for its nodes.
+properties, credentials and the cluster registry (``clc.clusters``) to the admin command.
+``cluster_resources()`` asks every zone's cluster controller for its nodes.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from eucalyptus.clc import properties
 from eucalyptus.config import Settings
 from eucalyptus.db.engine import Database
 from eucalyptus.errors import ServiceError
-from eucalyptus.rpc.messages import (ClusterResources, CredentialsGrant, CredentialsQuery,
+from eucalyptus.rpc.messages import (CredentialsGrant, CredentialsQuery,
                                      PropertyList, PropertyQuery, PropertyUpdate)
 from eucalyptus.rpc.service import Component, add_gateway
 
@@ -37,22 +37,32 @@ class CloudController(Component):
                         callers={"admin"})
         self.routes.add("POST", "credentials", self._credentials, CredentialsQuery,
                         callers={"admin"})
+        from eucalyptus.clc import clusters
+        clusters.add_routes(self)
 
     # -- what services call -------------------------------------------------------------------
     async def cluster_resources(self) -> list[dict]:
-        """One entry per zone with its state and nodes (see the EC2 zones handler)."""
-        cc_url = self.settings.url("cc")
+        """One entry per zone (``clc.clusters``), each cluster controller asked concurrently,
+        with its state and the nodes that are up and enabled (see the EC2 zones handler)."""
+        from eucalyptus.clc import clusters
+        every = await asyncio.to_thread(clusters.all, self)
+        return list(await asyncio.gather(*(self._zone_resources(c) for c in every)))
+
+    async def _zone_resources(self, cluster) -> dict:
+        from eucalyptus.clc import clusters
         try:
-            cluster = await self.client(cc_url, timeout=5).call(
-                "POST", "cluster/resources", reply=ClusterResources)
+            answer = await clusters.cluster_answer(self, cluster)
         except ServiceError as exc:
-            log.warning("cluster controller %s: %s", cc_url, exc.message)
-            return [{"zone": self.zone, "state": "unavailable", "cc_url": cc_url, "nodes": []}]
+            log.warning("cluster controller %s: %s", cluster.cc_url, exc.message)
+            return {"zone": cluster.zone, "state": "unavailable", "cc_url": cluster.cc_url,
+                    "nodes": []}
         nodes = [{"host": n.address, "cores_total": r.cores_total, "cores_free": r.cores_free,
                   "memory_total_mib": r.memory_total_mib, "memory_free_mib": r.memory_free_mib,
                   "disk_total_gib": r.disk_total_gib, "disk_free_gib": r.disk_free_gib}
-                 for n in cluster.nodes if n.state == "up" and (r := n.resources) is not None]
-        return [{"zone": cluster.zone, "state": "available", "cc_url": cc_url, "nodes": nodes}]
+                 for n in answer.nodes
+                 if n.state == "up" and n.enabled and (r := n.resources) is not None]
+        return {"zone": cluster.zone, "state": "available", "cc_url": cluster.cc_url,
+                "nodes": nodes}
 
     # -- internal API -------------------------------------------------------------------------
     async def _properties(self, msg: PropertyQuery, _caller: str) -> PropertyList:
@@ -86,12 +96,22 @@ class CloudController(Component):
     async def start(self) -> None:
         from eucalyptus.clc.instance_sync import InstanceSync
         self._instance_sync = asyncio.create_task(InstanceSync(self).run_forever())
+        from eucalyptus.clc.storage_sync import StorageSync
+        self._storage_sync = asyncio.create_task(StorageSync(self).run_forever())
+        from eucalyptus.clc.network_sync import NetworkSync
+        self.network_sync = NetworkSync(self)
+        self._network_sync = asyncio.create_task(self.network_sync.run_forever())
+        from eucalyptus.services.ec2.ebs_instances import EbsSync
+        self._ebs_sync = asyncio.create_task(EbsSync(self).run_forever())
 
     async def stop(self) -> None:
-        sync = getattr(self, "_instance_sync", None)
-        if sync is not None:
-            sync.cancel()
-            await asyncio.gather(sync, return_exceptions=True)
+        for sync in (getattr(self, "_instance_sync", None), getattr(self, "_storage_sync", None),
+                     getattr(self, "_network_sync", None), getattr(self, "_ebs_sync", None)):
+            if sync is not None:
+                sync.cancel()
+                await asyncio.gather(sync, return_exceptions=True)
+        from eucalyptus.clc import clusters
+        await clusters.close_clients(self)
         self.db.dispose()
 
     def health_details(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The cloud controller's instance records kept in step with what the cluster reports.
 
-``cluster_call(component, name, msg, reply)`` is how EC2 handlers reach the zone's cluster
-controller. ``InstanceSync.run_forever`` asks the cluster every ``interval`` seconds for the
-instances it knows and applies ``reconcile`` to the database:
+``cluster_call(component, name, msg, reply, zone=...)`` is how EC2 handlers reach a zone's
+cluster controller (``clc.clusters``). ``InstanceSync.run_forever`` asks every cluster each
+``interval`` seconds for the instances it knows and applies ``reconcile`` to the records of
+that cluster's zone:
 
 - a reported state becomes the record's state (with the node's reason as StateReason);
   "stopped" from a node means the guest powered itself off: an instance-store instance then
@@ -21,12 +22,10 @@ import logging
 from sqlalchemy import delete, select
 
 from eucalyptus.cc.instance_messages import InstanceIds, InstanceView, InstanceViews
-from eucalyptus.clc import properties
+from eucalyptus.clc import clusters, properties
 from eucalyptus.db.compute import Instance
 from eucalyptus.db.schema import utcnow
 from eucalyptus.errors import ServiceError
-from eucalyptus.rpc.client import RpcClient
-from eucalyptus.rpc.keys import load_private
 
 log = logging.getLogger("eucalyptus.clc.instances")
 LIVE = ("pending", "running", "stopping", "stopped", "shutting-down")
@@ -35,15 +34,13 @@ GUEST_SHUTDOWN = "Client.InstanceInitiatedShutdown: Instance initiated shutdown"
 USER_SHUTDOWN = "Client.UserInitiatedShutdown: User initiated shutdown"
 
 
-async def cluster_call(component, name: str, msg=None, reply=None, timeout: float = 60.0):
-    """Call the cluster controller's ``name`` route as the CLC."""
-    clients = component.__dict__.setdefault("_cluster_clients", {})
-    client = clients.get(timeout)
-    if client is None:
-        client = clients[timeout] = RpcClient(
-            component.name, load_private(component.settings.data_dir, component.name),
-            component.settings.url("cc"), timeout)
-    return await client.call("POST", name, msg, reply=reply)
+async def cluster_call(component, name: str, msg=None, reply=None, timeout: float = 60.0,
+                       zone: str | None = None):
+    """Call the ``name`` route of the cluster controller of ``zone`` as the CLC (None, or a
+    zone no longer registered: the home cluster; see ``clc.clusters.route``)."""
+    target = clusters.route(component, zone)
+    return await clusters.client(component, target.cc_url, timeout).call(
+        "POST", name, msg, reply=reply)
 
 
 def _apply(row: Instance, view: InstanceView, now: dt.datetime, to_terminate: list[str],
@@ -64,6 +61,8 @@ def _apply(row: Instance, view: InstanceView, now: dt.datetime, to_terminate: li
         return                               # the terminate is on its way
     if view.node and not row.node:
         row.node = view.node
+    if view.private_ip and not row.private_ip:      # learned later (SYSTEM network mode)
+        row.private_ip = view.private_ip
     if state != row.state:
         row.state = state
         row.changed_at = now
@@ -76,14 +75,21 @@ def _apply(row: Instance, view: InstanceView, now: dt.datetime, to_terminate: li
 
 
 def reconcile(session, views: list[InstanceView], now: dt.datetime, grace: float,
-              instance_timeout_s: float, terminated_time_s: float) -> list[str]:
+              instance_timeout_s: float, terminated_time_s: float, where=None) -> list[str]:
     """Apply the cluster's views to the records (see the module docstring); the ids the
-    cluster should terminate (guests that powered off)."""
+    cluster should terminate (guests that powered off). ``where`` (an SQL condition, e.g.
+    ``clusters.zone_clause``) limits the records to those of the cluster that answered."""
     by_id = {v.instance_id: v for v in views}
     to_terminate: list[str] = []
-    rows = session.scalars(select(Instance).where(Instance.state.in_(LIVE))).all()
+    query = select(Instance).where(Instance.state.in_(LIVE))
+    if where is not None:
+        query = query.where(where)
+    rows = session.scalars(query).all()
+    from eucalyptus.services.ec2.ebs_instances import reconcile_view
     for row in rows:
         view = by_id.get(row.id)
+        if reconcile_view(session, row, view, now):     # EBS-backed stop and start
+            continue
         if view is not None:
             _apply(row, view, now, to_terminate, grace)
             continue
@@ -118,26 +124,39 @@ class InstanceSync:
                                 self.component.settings)
         return timeout * 60.0, kept * 60.0
 
-    async def once(self) -> None:
+    async def _ask(self, cluster) -> list[InstanceView] | None:
         try:
-            views = await cluster_call(self.component, "cluster/instances/describe",
-                                       InstanceIds(), InstanceViews, timeout=10)
-            listed = views.instances
+            views = await clusters.client(self.component, cluster.cc_url, 10).call(
+                "POST", "cluster/instances/describe", InstanceIds(), reply=InstanceViews)
+            return views.instances
         except ServiceError as exc:
-            log.info("cluster unreachable: %s", exc.message)
-            listed = None
+            log.info("cluster of %s unreachable: %s", cluster.zone, exc.message)
+            return None
 
-        def write() -> list[str]:
+    async def once(self) -> None:
+        """Ask every cluster (concurrently) and reconcile each one's records with its answer;
+        a cluster that does not answer leaves its records unreported."""
+        every = await asyncio.to_thread(clusters.all, self.component)
+        answers = await asyncio.gather(*(self._ask(c) for c in every))
+
+        def write() -> dict[str, list[str]]:
+            doomed: dict[str, list[str]] = {}
             with self.component.db.session() as s:
                 timeout, kept = self._limits(s)
-                if listed is None:
+                for cluster, listed in zip(every, answers):
                     # no answer at all: every live instance counts as unreported
-                    return reconcile(s, [], utcnow(), self.grace, timeout, kept)
-                return reconcile(s, listed, utcnow(), self.grace, timeout, kept)
-        doomed = await asyncio.to_thread(write)
-        if doomed:
-            await cluster_call(self.component, "cluster/instances/terminate",
-                               InstanceIds(doomed), InstanceViews)
+                    doomed[cluster.zone] = reconcile(
+                        s, listed or [], utcnow(), self.grace, timeout, kept,
+                        where=clusters.zone_clause(Instance.zone, cluster, every))
+            return doomed
+        for zone, ids in (await asyncio.to_thread(write)).items():
+            if not ids:
+                continue
+            try:
+                await cluster_call(self.component, "cluster/instances/terminate",
+                                   InstanceIds(ids), InstanceViews, zone=zone)
+            except ServiceError as exc:
+                log.warning("terminating %s in %s: %s", ids, zone, exc.message)
 
     async def run_forever(self) -> None:
         while True:

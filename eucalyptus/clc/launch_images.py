@@ -4,8 +4,14 @@ For each image an instance boots (kernel + ramdisk, or a whole disk) ``image_ref
 bundle's manifest from Walrus as the cloud administrator (bundles are uploaded with the
 ``aws-exec-read`` ACL, which grants the cloud's account READ), opens the bundle key with the
 cloud's private key, seals it again for every node that may run the instance
-(``nc.image_fetch.seal_for_node``) and presigns a GET URL for each part. Manifests are cached
-per image and location for the life of the process (they never change once registered).
+(``nc.image_fetch.seal_for_node``) and presigns a GET URL for each part. A manifest whose image
+digest differs from the one recorded at registration (replaced in Walrus since) is refused.
+Manifests are cached per image and location for the life of the process.
+
+A full disk registered from a plain object is delivered as one presigned GET URL with the
+object's size and ETag recorded at registration (``ImageRef.size``/``etag``, no manifest and
+nothing sealed): the node checks both, so an object replaced since registration fails the
+launch.
 """
 from __future__ import annotations
 
@@ -64,9 +70,14 @@ async def image_refs(ctx, boots: list[tuple[str, Image]],
     reader = _admin_reader(ctx)
     refs = []
     for role, image in boots:
+        if image.source == "object":
+            refs.append(_object_ref(reader, role, image, node_keys))
+            continue
         if image.source != "bundle":
-            raise _unavailable(image, "only bundled images can be launched")
+            raise _unavailable(image, f"unknown image source {image.source!r}")
         text, man = await _manifest(reader, image)
+        if image.digest and man.digest != image.digest:
+            raise _unavailable(image, "its manifest changed since it was registered")
         try:
             aes_key, iv = mf.bundle_key(cloud_key(ctx), man, "ec2")
         except mf.ManifestError as exc:
@@ -83,3 +94,12 @@ async def image_refs(ctx, boots: list[tuple[str, Image]],
         cache_key = hashlib.sha256(f"{image.id}:{man.digest}".encode()).hexdigest()
         refs.append(ImageRef(role, image.id, cache_key, text, urls, sealed))
     return refs
+
+
+def _object_ref(reader: PresignedReader, role: str, image: Image,
+                node_keys: dict[str, str]) -> ImageRef:
+    bucket, _, key = image.location.partition("/")
+    cache_key = hashlib.sha256(
+        f"{image.id}:object:{image.digest}:{image.size_bytes}".encode()).hexdigest()
+    return ImageRef(role, image.id, cache_key, "", [reader.url("GET", bucket, key)],
+                    {node: "" for node in node_keys}, size=image.size_bytes, etag=image.digest)

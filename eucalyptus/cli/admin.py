@@ -6,8 +6,11 @@
     eucalyptus status --data-dir DIR                      health table (exit 1 if any is down)
     eucalyptus properties [NAME[=VALUE] ...]              read/set cloud properties (euctl)
     eucalyptus credentials --account A --user U [-o F]    a user's credentials zip
-    eucalyptus register-nodes|deregister-nodes HOST[:PORT] ...   nodes of the cluster
+    eucalyptus register-node|deregister-node HOST[:PORT] ...   nodes of the cluster
+    eucalyptus enable-node|disable-node HOST[:PORT] ...   whether a node takes instances
     eucalyptus describe-nodes                             what the cluster sees
+    eucalyptus register-cluster --zone Z --cc URL --sc URL   another availability zone
+    eucalyptus deregister-cluster Z | describe-clusters   the zones the cloud knows
 
 ``--data-dir`` defaults to ./data. Configuration problems and errors from the cloud print one
 line ``eucalyptus: error: ...`` and exit 1.
@@ -18,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from eucalyptus.cli import admin_image
+from eucalyptus.cli import admin_clusters, admin_image, admin_nodes
 from eucalyptus.config import (COMPONENTS, ConfigError, is_initialised, load_settings,
                                ports_from_base)
 from eucalyptus.errors import ServiceError
@@ -48,10 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--account", "-a", required=True)
     p.add_argument("--user", "-u", required=True)
     p.add_argument("-o", "--output", type=Path, help="zip file (default: ACCOUNT-USER.zip)")
-    for name, text in (("register-nodes", "add node controllers to the cluster"),
-                       ("deregister-nodes", "remove node controllers from the cluster")):
-        command(name, text).add_argument("nodes", nargs="+", metavar="HOST[:PORT]")
-    command("describe-nodes", "show the cluster's nodes")
+    admin_nodes.add_parser(sub)
+    admin_clusters.add_parser(sub)
     admin_image.add_parser(sub)
     return parser
 
@@ -94,12 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     if cmd == "credentials":
         from eucalyptus.cli.admin_properties import user_credentials
         return user_credentials(settings, args.account, args.user, args.output)
-    from eucalyptus.cli import admin_nodes
-    if cmd == "register-nodes":
-        return admin_nodes.register(settings, args.nodes)
-    if cmd == "deregister-nodes":
-        return admin_nodes.deregister(settings, args.nodes)
-    return admin_nodes.describe(settings)
+    raise ConfigError(f"unknown command {cmd}")
 
 
 def main(argv: list[str] | None = None) -> int:

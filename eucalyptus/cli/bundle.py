@@ -11,6 +11,12 @@ user key + cert    -k/--privatekey and -c/--cert; $EC2_PRIVATE_KEY and $EC2_CERT
                    key opens the bundle with euca-unbundle.
 account            -u/--user; $EC2_USER_ID.
 
+The cloud accepts a bundle (RegisterImage) only when its manifest is signed with one of the
+account's IAM signing certificates. Before bundling, the commands therefore make sure the user
+certificate is one (ListSigningCertificates, UploadSigningCertificate) when the cloud can be
+reached with the caller's credentials; --no-upload-cert skips that (bundling off-cloud: then
+upload it with ``aws iam upload-signing-certificate`` before registering).
+
 Progress goes to stderr (a bar on a terminal, percentage lines otherwise; --quiet silences).
 Each command prints its result on stdout and exits 0, or prints one error line and exits 1.
 """
@@ -75,6 +81,26 @@ def cloud_certificate(args: argparse.Namespace):
     return certificates.load_certificate(usable[0]["Certificate"])
 
 
+def ensure_signing_certificate(args: argparse.Namespace, cert) -> str:
+    """Upload ``cert`` as the caller's IAM signing certificate unless it is one already; a
+    note on stderr (never an error) when the cloud cannot be asked."""
+    if getattr(args, "no_upload_cert", False):
+        return "skipped"
+    body = certificates.cert_pem(cert).decode()
+    try:
+        iam, _ = connect("iam", args)
+        known = iam.list_signing_certificates()["Certificates"]
+        if any(c["CertificateBody"].strip() == body.strip() for c in known):
+            return "known"
+        iam.upload_signing_certificate(CertificateBody=body)
+        return "uploaded"
+    except Exception as exc:  # bundling still works off-cloud
+        print(f"note: the bundling certificate is not registered with the cloud "
+              f"({describe_error(exc)}); RegisterImage needs it as a signing certificate",
+              file=sys.stderr)
+        return "failed"
+
+
 def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--image", required=True, type=Path, help="the image file")
     parser.add_argument("-p", "--prefix", help="file name prefix of the bundle (default: the "
@@ -87,6 +113,8 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", "--privatekey", type=Path, help="your RSA private key (PEM)")
     parser.add_argument("--ec2cert", type=Path, help="the cloud's certificate (PEM)")
     parser.add_argument("-u", "--user", help="your account id")
+    parser.add_argument("--no-upload-cert", action="store_true",
+                        help="do not register your certificate with the cloud")
 
 
 def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -97,6 +125,7 @@ def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _bundle(args: argparse.Namespace, destination: Path):
     key, cert = user_keys(args)
+    ensure_signing_certificate(args, cert)
     return make_bundle(BundleRequest(
         image=args.image, destination=destination, cloud_cert=cloud_certificate(args),
         user_cert=cert, user_key=key, account=args.user or os.environ.get("EC2_USER_ID", ""),

@@ -1,5 +1,5 @@
 """euca-register, euca-describe-images, euca-deregister, euca-modify-image-attribute,
-euca-describe-image-attribute.
+euca-describe-image-attribute, euca-create-image.
 
 Records (tab-separated, as euca2ools prints them)::
 
@@ -32,6 +32,21 @@ def _describe_build(args: argparse.Namespace) -> dict[str, Any]:
     if args.all:
         params.setdefault("ExecutableUsers", ["all"])
     return params
+
+
+def _register_build(args: argparse.Namespace) -> dict[str, Any]:
+    """EBS-backed registration: ``--snapshot`` and ``-b`` mappings (cli.block_devices)."""
+    from eucalyptus.cli.block_devices import mappings_param
+    mappings = mappings_param(args.block_device_mapping, args.snapshot, args.RootDeviceName)
+    if not mappings and not args.ImageLocation:
+        raise CommandError("give a LOCATION, or --snapshot/-b for an EBS-backed image")
+    return {"BlockDeviceMappings": mappings} if mappings else {}
+
+
+def _create_image_build(args: argparse.Namespace) -> dict[str, Any]:
+    from eucalyptus.cli.block_devices import mappings_param
+    mappings = mappings_param(args.block_device_mapping)
+    return {"BlockDeviceMappings": mappings} if mappings else {}
 
 
 def _register_records(response: dict, args: argparse.Namespace) -> Iterable[Record]:
@@ -97,8 +112,14 @@ def _lines(response: dict, args: argparse.Namespace) -> Iterable[Record]:
 register = Command(
     name="euca-register", service="ec2", operation="RegisterImage",
     help="Register an image from a bundle manifest (BUCKET/PREFIX.manifest.xml) or a disk "
-         "object (BUCKET/KEY).",
-    args=[arg("ImageLocation", param="ImageLocation", metavar="LOCATION"),
+         "object (BUCKET/KEY), or an EBS-backed image from a snapshot (--snapshot, -b).",
+    args=[arg("ImageLocation", param="ImageLocation", metavar="LOCATION", nargs="?"),
+          arg("-s", "--snapshot", dest="snapshot", metavar="SNAPSHOT",
+              help="the root device's snapshot (an EBS-backed image)"),
+          arg("-b", "--block-device-mapping", dest="block_device_mapping", action="append",
+              default=[], metavar="DEVICE=MAPPED",
+              help="DEVICE=SNAPSHOT[:SIZE[:DELETE_ON_TERMINATION[:TYPE]]], DEVICE=:SIZE, "
+                   "DEVICE=ephemeralN or DEVICE=none (repeatable)"),
           arg("-n", "--name", param="Name", required=True),
           arg("-d", "--description", param="Description"),
           arg("-a", "--arch", param="Architecture", choices=("i386", "x86_64", "arm64")),
@@ -107,6 +128,21 @@ register = Command(
           arg("--root-device-name", param="RootDeviceName"),
           arg("--virtualization-type", param="VirtualizationType",
               choices=("paravirtual", "hvm"))],
+    build=_register_build,
+    records=_register_records,
+)
+
+create_image = Command(
+    name="euca-create-image", service="ec2", operation="CreateImage",
+    help="Make an EBS-backed image of an EBS-backed instance (snapshots of its volumes).",
+    args=[arg("InstanceId", param="InstanceId", metavar="INSTANCE"),
+          arg("-n", "--name", param="Name", required=True),
+          arg("-d", "--description", param="Description"),
+          arg("--no-reboot", param="NoReboot", action="store_true", default=None),
+          arg("-b", "--block-device-mapping", dest="block_device_mapping", action="append",
+              default=[], metavar="DEVICE=none",
+              help="DEVICE=none leaves a volume out of the image (repeatable)")],
+    build=_create_image_build,
     records=_register_records,
 )
 

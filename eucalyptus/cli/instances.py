@@ -101,6 +101,11 @@ def _status_records(response: dict, args: argparse.Namespace) -> Iterable[Record
                s["InstanceStatus"]["Status"], s["SystemStatus"]["Status"], "", "")
 
 
+def _block_devices(values: list[str]) -> list[dict]:
+    from eucalyptus.cli.block_devices import mappings_param
+    return mappings_param(values)
+
+
 def _ids_arg() -> Any:
     return arg("InstanceIds", param="InstanceIds", nargs="+", metavar="INSTANCE")
 
@@ -120,6 +125,10 @@ run_instances = Command(
           arg("--kernel", param="KernelId", help="kernel image id"),
           arg("--ramdisk", param="RamdiskId", help="ramdisk image id"),
           arg("--client-token", param="ClientToken", help="idempotency token"),
+          arg("-b", "--block-device-mapping", param="BlockDeviceMappings", action="append",
+              default=[], metavar="DEVICE=MAPPED", convert=_block_devices,
+              help="DEVICE=[SNAPSHOT]:[SIZE]:[DELETE_ON_TERMINATION], DEVICE=none, ... "
+                   "(repeatable; see euca-register)"),
           arg("--disable-api-termination", param="DisableApiTermination",
               action="store_const", const=True, help="refuse TerminateInstances")],
     build=_run_build,

@@ -8,3 +8,7 @@ from eucalyptus.db import schema  # noqa: F401
 from eucalyptus.db import objects  # noqa: F401
 from eucalyptus.db import images  # noqa: F401
 from eucalyptus.db import compute  # noqa: F401
+from eucalyptus.db import storage  # noqa: F401
+from eucalyptus.db import network  # noqa: F401
+from eucalyptus.db import ebs  # noqa: F401
+from eucalyptus.db import clusters  # noqa: F401

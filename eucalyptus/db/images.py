@@ -3,7 +3,10 @@
 An image row is one registered EMI/EKI/ERI of its owner account: where its bundle manifest (or
 plain disk object) lives in Walrus, how it boots, and whether it is public. Explicit launch
 permissions for other accounts are rows of ``image_launch_permissions``. A key pair keeps only
-its public half; the private key of a created pair is returned once and never stored.
+its public half; the private key of a created pair is returned once and never stored. A
+signing certificate is an X.509 certificate a user uploaded (IAM UploadSigningCertificate):
+RegisterImage accepts a bundle manifest only when it is signed by one of the active
+certificates of the registering account's users (or by the cloud itself).
 """
 from __future__ import annotations
 
@@ -58,3 +61,15 @@ class KeyPair(Base):
     fingerprint: Mapped[str] = mapped_column(String(128))
     public_key: Mapped[str] = mapped_column(Text)                         # OpenSSH line
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SigningCertificate(Base):
+    """An X.509 certificate of a user (IAM signing certificate), PEM text."""
+    __tablename__ = "signing_certificates"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-1(account id + DER)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

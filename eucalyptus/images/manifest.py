@@ -181,12 +181,16 @@ def signed_text_of(raw: str) -> str:
     return "".join(m.group(0) for m in found)
 
 
-def verify(raw: str, signature_hex: str, cert: x509.Certificate) -> bool:
-    """Whether ``signature_hex`` is ``cert``'s RSA-SHA1 signature of the signed elements."""
+def verify(raw: str, signature_hex: str, signer) -> bool:
+    """Whether ``signature_hex`` is the RSA-SHA1 signature of the signed elements made with the
+    key of ``signer`` (an ``x509.Certificate`` or an RSA public key)."""
+    public = signer.public_key() if isinstance(signer, x509.Certificate) else signer
+    if not isinstance(public, rsa.RSAPublicKey):
+        return False
     try:
-        cert.public_key().verify(bytes.fromhex(signature_hex), signed_text_of(raw).encode(),
-                                 padding.PKCS1v15(), hashes.SHA1())
-    except (InvalidSignature, ValueError):
+        public.verify(bytes.fromhex(signature_hex), signed_text_of(raw).encode(),
+                      padding.PKCS1v15(), hashes.SHA1())
+    except (InvalidSignature, ValueError, ManifestError):
         return False
     return True
 

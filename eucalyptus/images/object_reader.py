@@ -33,6 +33,8 @@ class ObjectForbidden(Exception):
 class ObjectReader(Protocol):
     async def get(self, bucket: str, key: str, limit: int = MAX_MANIFEST) -> bytes: ...
     async def size(self, bucket: str, key: str) -> int: ...
+    async def head(self, bucket: str, key: str) -> tuple[int, str]: ...
+    async def first_bytes(self, bucket: str, key: str, count: int) -> bytes: ...
 
 
 class PresignedReader:
@@ -64,18 +66,21 @@ class PresignedReader:
         return self._s3.generate_presigned_url(action, Params={"Bucket": bucket, "Key": key},
                                                ExpiresIn=EXPIRES_S)
 
-    async def _request(self, method: str, bucket: str, key: str, limit: int) -> tuple[int, bytes]:
+    async def _request(self, method: str, bucket: str, key: str, limit: int,
+                       headers: dict | None = None) -> tuple[int, bytes, str]:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as http:
-                async with http.request(method, self.url(method, bucket, key)) as resp:
+                async with http.request(method, self.url(method, bucket, key),
+                                        headers=headers) as resp:
                     _raise_for(resp.status, bucket, key)
+                    etag = resp.headers.get("ETag", "").strip('"')
                     if method == "HEAD":
-                        return int(resp.headers.get("Content-Length", "0")), b""
+                        return int(resp.headers.get("Content-Length", "0")), b"", etag
                     body = await resp.content.read(limit + 1)
-                    if len(body) > limit:
+                    if len(body) > limit and not headers:
                         raise ObjectForbidden(f"{bucket}/{key} is larger than {limit} bytes")
-                    return len(body), body
+                    return len(body), body, etag
         except aiohttp.ClientError as exc:
             raise ObjectMissing(f"object storage is unreachable: {exc}") from None
 
@@ -84,6 +89,17 @@ class PresignedReader:
 
     async def size(self, bucket: str, key: str) -> int:
         return (await self._request("HEAD", bucket, key, 0))[0]
+
+    async def head(self, bucket: str, key: str) -> tuple[int, str]:
+        """(size, ETag without quotes) of the object."""
+        size, _body, etag = await self._request("HEAD", bucket, key, 0)
+        return size, etag
+
+    async def first_bytes(self, bucket: str, key: str, count: int) -> bytes:
+        """The first ``count`` bytes of the object (fewer when it is shorter)."""
+        body = (await self._request("GET", bucket, key, count,
+                                    {"Range": f"bytes=0-{count - 1}"}))[1]
+        return body[:count]
 
 
 def _raise_for(status: int, bucket: str, key: str) -> None:

@@ -8,7 +8,8 @@ Walrus, RegisterImage), with the cloud admin's credentials from ``DIR/credential
     eri  starter-ramdisk   the initramfs with busybox, dropbear and the metadata client
     emi  starter           boots that kernel and ramdisk; its disk is an empty 4 MiB raw file
 
-All three are made public (launch permission group ``all``). ``DIR/.starter-registered``
+The bundles are signed with the cloud's own key. All three are made public (launch permission
+group ``all``). ``DIR/.starter-registered``
 records the ids, so later starts do nothing. A host without the packages the build needs gets
 a note saying what is missing, and the cloud runs without a starter image.
 """
@@ -52,7 +53,8 @@ def install_starter(settings) -> str:
     ec2, s3 = _clients(settings)
     cloud_cert = certificates.load_certificate(settings.path("keys", certificates.CERT_NAME)
                                                .read_bytes())
-    user_key, user_cert = certificates.self_signed("eucalyptus starter image")
+    # the cloud bundles its own image: signed with the cloud's key, which RegisterImage trusts
+    user_key, user_cert = certificates.cloud_private_key(settings.data_dir), cloud_cert
     ids: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="starter-") as tmp:
         work = Path(tmp)

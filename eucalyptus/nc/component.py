@@ -43,11 +43,16 @@ class NodeController(Component):
         self.capacity: Capacity = host_capacity(settings)
         self.driver = load_driver(settings)
         self.manager = InstanceManager(self.instance_path, self.driver, self.capacity,
-                                       network=_network_backend())
+                                       network=_network_backend(),
+                                       namespace=settings.vnet_namespace,
+                                       uplink=settings.vnet_privinterface)
         self.image_cache = ImageCache(self.instance_path / "cache",
                                       settings.nc_cache_size * 2 ** 20)
         self.images = ImageFetcher(settings.path("keys", KEY_FILE), self.image_cache)
         self.images.add_routes(self.routes, CALLERS)
+        from eucalyptus.nc.volumes import NodeVolumes
+        self.volumes = NodeVolumes(self.manager)
+        self.volumes.add_routes(self.routes, CALLERS)
         self._watch: asyncio.Task | None = None
         self.routes.add("POST", "node/resources", self._resources, callers=CALLERS)
         for name, handler, message in (

@@ -10,12 +10,20 @@ through presigned S3 URLs. Each part's SHA-1 is checked before it is decrypted a
 image's digest after (``images.unbundle``), so a tampered or missing part fails the fetch
 with a message naming it, and nothing enters the cache. Fetches of one image are serialised;
 a cached image is returned at once.
+
+A full disk registered from a plain object comes without a manifest: one presigned URL, and
+the object's size and ETag as the cloud recorded them. The download is sent with
+``If-Match: <ETag>``, its length must equal the size and, when the ETag is a plain MD5 (not a
+multipart one), its MD5 the ETag. Whatever the source, a qcow2 image naming a backing file
+or an external data file is refused and dropped from the cache (``images.disk_format``).
 """
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import os
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -25,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from eucalyptus import errors
+from eucalyptus.images import disk_format
 from eucalyptus.images import manifest as mf
 from eucalyptus.images.unbundle import BundleError, unbundle
 from eucalyptus.nc.image_cache import ImageCache
@@ -38,12 +47,15 @@ OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashe
 class ImageSource:
     """One image to fetch: its manifest text, a presigned URL per part (manifest order) and
     ``encrypted_key`` = base64(RSA-OAEP(node key, AES key + IV)). ``cache_key`` (64 hex
-    digits) names it in the cache."""
+    digits) names it in the cache. A plain disk object has ``manifest`` "", one URL, and the
+    ``size`` and ``etag`` to check."""
     image_id: str
     cache_key: str
     manifest: str
     part_urls: list[str]
     encrypted_key: str
+    size: int = 0
+    etag: str = ""
 
 
 @dataclass
@@ -104,6 +116,35 @@ def _url_parts(urls: dict[str, str], timeout: float):
     return read
 
 
+_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+def download_object(url: str, target: Path, size: int, etag: str, timeout: float) -> None:
+    """Stream ``url`` into ``target``; BundleError when it is not the object recorded."""
+    request = urllib.request.Request(url, headers={"If-Match": f'"{etag}"'} if etag else {})
+    md5, got = hashlib.md5(), 0
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response, \
+                open(target, "wb") as out:
+            while block := response.read(1 << 20):
+                md5.update(block)
+                got += len(block)
+                if got > size:
+                    raise BundleError(f"the object is larger than the {size} bytes registered")
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except urllib.error.HTTPError as exc:
+        why = "it changed since registration" if exc.code == 412 else f"HTTP {exc.code}"
+        raise BundleError(f"the disk object cannot be read: {why}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise BundleError(f"the disk object cannot be read: {exc}") from None
+    if got != size:
+        raise BundleError(f"the object has {got} bytes, {size} were registered")
+    if _MD5.fullmatch(etag or "") and md5.hexdigest() != etag:
+        raise BundleError("the object does not match its recorded MD5 (ETag)")
+
+
 class ImageFetcher:
     def __init__(self, key_path: Path, cache: ImageCache, timeout: float = 120.0):
         self.key = load_or_make_key(key_path)
@@ -121,7 +162,27 @@ class ImageFetcher:
             raise errors.InvalidParameterValue("the image key is not an AES-128 key and IV")
         return plain[:16], plain[16:]
 
+    def _fetch_object(self, source: ImageSource) -> Path:
+        if len(source.part_urls) != 1 or source.size <= 0:
+            raise errors.InvalidParameterValue(
+                f"image {source.image_id}: a disk object needs one URL and its size")
+        target = self.cache.temp_file()
+        try:
+            download_object(source.part_urls[0], target, source.size, source.etag,
+                            self.timeout)
+        except BundleError as exc:
+            target.unlink(missing_ok=True)
+            raise errors.ServerError("InternalError",
+                                     f"image {source.image_id} failed verification: {exc}"
+                                     ) from None
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return self.cache.put(source.cache_key, target, verify=False)
+
     def _fetch(self, source: ImageSource) -> Path:
+        if not source.manifest:
+            return self._fetch_object(source)
         try:
             man = mf.parse(source.manifest)
         except mf.ManifestError as exc:
@@ -157,7 +218,12 @@ class ImageFetcher:
             if path is None:
                 path = await asyncio.to_thread(self._fetch, source)
         with open(path, "rb") as f:
-            fmt = "qcow2" if f.read(4) == b"QFI\xfb" else "raw"
+            header = f.read(disk_format.HEADER_BYTES)
+        unsafe = disk_format.unsafe_qcow2(header)
+        if unsafe:
+            self.cache.evict(source.cache_key)
+            raise errors.InvalidParameterValue(f"image {source.image_id}: {unsafe}")
+        fmt = disk_format.disk_format(header)
         return FetchedImage(source.image_id, str(path), path.stat().st_size, cached, fmt)
 
     def add_routes(self, routes, callers: set[str]) -> None:

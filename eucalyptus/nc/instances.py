@@ -31,7 +31,8 @@ from pathlib import Path
 from eucalyptus import errors
 from eucalyptus.drivers.hypervisor.base import (DomainState, Handle, HypervisorDriver,
                                                 HypervisorError, InstanceSpec)
-from eucalyptus.nc import states
+from eucalyptus.drivers.network.uplink import ensure_node_bridge
+from eucalyptus.nc import root_volume, states
 from eucalyptus.nc.messages import ConsoleOutput, InstanceInfo, RunInstance
 from eucalyptus.nc.resources import Capacity, Usage
 from eucalyptus.rpc.messages import from_wire, to_wire
@@ -57,12 +58,15 @@ def not_found(instance_id: str) -> errors.ServiceError:
 
 class InstanceManager:
     def __init__(self, instance_path: Path, driver: HypervisorDriver, capacity: Capacity,
-                 network=None, keep_terminated: float = 600.0, poll: float = 1.0):
+                 network=None, keep_terminated: float = 600.0, poll: float = 1.0,
+                 namespace: str = "", uplink: str = ""):
         self.root = Path(instance_path)
         self.root.mkdir(parents=True, exist_ok=True)
         self.driver = driver
         self.capacity = capacity
         self.network = network            # a drivers.network NetworkBackend, for taps
+        self.namespace = namespace        # VNET_NAMESPACE: taps go here, not in nic.netns
+        self.uplink = uplink              # VNET_PRIVINTERFACE, enslaved to the bridge
         self.keep_terminated = keep_terminated
         self.poll = poll
         self.records: dict[str, InstanceInfo] = {}
@@ -129,7 +133,12 @@ class InstanceManager:
     def _validate(self, msg: RunInstance) -> None:
         if not INSTANCE_ID.fullmatch(msg.instance_id):
             raise errors.InvalidParameterValue(f"bad instance id {msg.instance_id!r}")
-        if bool(msg.kernel) == bool(msg.disk_image):
+        if msg.root_volume is not None:
+            root_volume.check(msg.root_volume)
+            if msg.disk_image:
+                raise errors.InvalidParameterValue("give a root volume or a disk image, "
+                                                   "not both")
+        elif bool(msg.kernel) == bool(msg.disk_image):
             raise errors.InvalidParameterValue("give either a kernel or a disk image")
         for name in ("kernel", "ramdisk", "disk_image"):
             path = getattr(msg, name)
@@ -153,7 +162,7 @@ class InstanceManager:
                 instance_id=msg.instance_id, state=states.PENDING, launched_at=now,
                 changed_at=now, vcpus=msg.vcpus, memory_mib=msg.memory_mib,
                 disk_gib=msg.disk_gib, mac=nic.mac if nic else "",
-                netns=nic.netns if nic else "",
+                netns=(self.namespace or nic.netns) if nic else "",
                 tap=(nic.tap or tap_name(msg.instance_id)) if nic else "",
                 reservation_id=msg.reservation_id, owner_id=msg.owner_id,
                 instance_type=msg.instance_type)
@@ -187,13 +196,16 @@ class InstanceManager:
         if record.tap:
             if self.network is None:
                 raise errors.InvalidParameterValue("this node has no network backend")
+            await asyncio.to_thread(ensure_node_bridge, self.network, record.netns,
+                                    msg.nic.bridge, msg.nic.vlan, self.uplink)
             await asyncio.to_thread(self.network.add_tap, record.netns, record.tap,
                                     msg.nic.bridge)
         spec = InstanceSpec(
             instance_id=msg.instance_id, instance_dir=d, vcpus=msg.vcpus,
             memory_mib=msg.memory_mib, kernel=msg.kernel or None, ramdisk=msg.ramdisk or None,
             cmdline=msg.cmdline, disk=disk, disk_format="qcow2",
-            mac=record.mac or None, tap=record.tap or None, netns=record.netns or None)
+            mac=record.mac or None, tap=record.tap or None, netns=record.netns or None,
+            extra=root_volume.spec_extra(msg.root_volume) if msg.root_volume else {})
         (d / SPEC).write_text(json.dumps(spec.to_json()))
         return spec
 
@@ -204,6 +216,7 @@ class InstanceManager:
         if handle is None and d.exists():
             handle = await self.driver.adopt(d)
         if handle is not None:
+            await root_volume.power_off(self.driver, handle, d)
             await self.driver.destroy(handle)
         if record.tap and record.netns and self.network is not None:
             try:

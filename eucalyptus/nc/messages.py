@@ -13,21 +13,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eucalyptus.nc.root_volume import RootVolume
+
 
 @dataclass
 class NicSpec:
     """The instance's network card: a tap named ``tap`` (made from the instance id when empty)
-    is created inside ``netns`` and put on ``bridge``; the guest's NIC gets ``mac``."""
+    is created inside ``netns`` (the node's own VNET_NAMESPACE when it has one) and put on
+    ``bridge``, which the node makes if missing with its VNET_PRIVINTERFACE (its
+    sub-interface ``.<vlan>`` when ``vlan`` is not 0) enslaved; the guest's NIC gets ``mac``."""
     netns: str
     bridge: str
     mac: str
     tap: str = ""
+    vlan: int = 0
 
 
 @dataclass
 class RunInstance:
     """Boot ``kernel`` (+ ``ramdisk``, ``cmdline``) or a copy-on-write overlay of
-    ``disk_image`` (a file in the node's image cache, left untouched)."""
+    ``disk_image`` (a file in the node's image cache, left untouched); an EBS-backed instance
+    has ``root_volume`` as its root disk instead (``nc.root_volume``)."""
     instance_id: str
     vcpus: int = 1
     memory_mib: int = 256
@@ -41,6 +47,7 @@ class RunInstance:
     reservation_id: str = ""
     owner_id: str = ""
     instance_type: str = ""
+    root_volume: RootVolume | None = None
 
 
 @dataclass

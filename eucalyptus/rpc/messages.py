@@ -103,6 +103,7 @@ class NodeStatus:
     last_seen: float = 0.0          # epoch seconds of the last good poll
     error: str = ""
     resources: NodeResources | None = None
+    enabled: bool = True            # False: disabled by the admin, takes no new instances
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Walrus: object storage, the S3 API. One worker process's component.
 
 Blobs live under ``DIR/walrus`` (the blob-store driver, ``fs``), metadata in the cloud
-database (same DATABASE_URL as the CLC; identity is read through
+database (same DATABASE_URL as the CLC; credentials are read on every request with the
+prepared statements of ``services/s3/records.py``, principals built by
 ``services/iam/identity.py``). Several worker processes serve one port (see ``workers``); each
 runs one ``Walrus`` with its own database engine. ``/internal/health`` reports the master's
 PID, so the supervisor sees one component.

@@ -6,6 +6,9 @@ handler with the body unread, as a ``PayloadReader`` that verifies the payload s
 ``FileSlice`` sent with sendfile. Other requests' bodies are small XML documents, read whole
 (with Content-MD5 / x-amz-checksum-* checked) and parsed from the model.
 
+With SQLite, reads and object PUTs with a pre-read body run on the event loop itself
+(``_inline``); other requests run on request threads (``walrus.offload``).
+
 Anonymous requests (no signature at all) reach the handler with ``ctx.principal`` None; the
 handler's ``access.authorize`` decides. Signed requests are authenticated against the cloud's
 identity tables on every request (a deleted or deactivated key stops working at once).
@@ -34,7 +37,7 @@ from eucalyptus.aws.dispatch import DispatchTable, RequestContext
 from eucalyptus.aws.http import HttpRequest, HttpResponse, parse_query
 from eucalyptus.aws.protocol import restroutes, restxml
 from eucalyptus.aws.protocol.errors import request_id_headers
-from eucalyptus.services.s3 import cors, post_upload
+from eucalyptus.services.s3 import cors, post_upload, records
 from eucalyptus.walrus.addressing import locate
 from eucalyptus.walrus.offload import ThreadLoops
 
@@ -96,14 +99,17 @@ class S3FrontDoor:
         self.model = specs.service_model("s3")
         self.table = DispatchTable("s3", handler_modules)
         self.domains = domains
+        self.sqlite = component.db.engine.dialect.name == "sqlite"
 
     # -- the pipeline -----------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         request_id = ids.request_id()
         body = await self._preread(request)
-        if body is None:          # a large or form upload: served here, streaming
-            operation, response = await self._respond(request, request_id, None)
+        if body is None or self._inline(request):
+            # a large or form upload (served here, streaming), or a request that never waits
+            # on the database: answered on this loop, without a thread switch
+            operation, response = await self._respond(request, request_id, body)
         else:                     # everything else: on a request thread (see offload)
             operation, response = await self.threads.run(
                 lambda: self._respond(request, request_id, body))
@@ -113,6 +119,24 @@ class S3FrontDoor:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("s3 %s %s %d %.1fms", operation, request_id, response.status,
                           (time.perf_counter() - started) * 1000)
+
+    def _inline(self, request: web.Request) -> bool:
+        """Whether a request whose body is read is served on the event loop itself.
+
+        With SQLite only (PostgreSQL answers over the network, so its requests wait on a
+        request thread): reads (GET, HEAD), which never wait for a lock in WAL mode, and a
+        PUT of an object's bytes, whose fsyncs run in the executor and whose few writes hold
+        the database write lock for well under a millisecond. Other writes keep their own
+        thread, so a long transaction never stalls this loop."""
+        if not self.sqlite:
+            return False
+        method = request.method
+        if method in ("GET", "HEAD"):
+            return True
+        if method != "PUT" or request.query_string or "x-amz-copy-source" in request.headers:
+            return False
+        path = locate(request.host, request.raw_path, self.domains).path
+        return "/" in path.strip("/")          # /bucket/key: PutObject, not a bucket PUT
 
     async def _preread(self, request: web.Request) -> bytes | None:
         """The whole body of a request that can be served off this loop, else None.
@@ -189,12 +213,13 @@ class S3FrontDoor:
                                  extra={"headers": headers, "source_ip": request.remote})
             response = await post_upload.post_object(
                 ctx, form_bucket, await request.multipart(),
-                lambda key: self.component.identity.lookup_credentials(session, key),
+                lambda key: records.credential(session, key),
                 f"{request.scheme}://{request.host}{raw_path.rstrip('/')}")
             return "PostObject", response, ctx
         http = HttpRequest(request.method, located.path, parse_query(raw_query),
                            CIMultiDict(headers), b"")
-        op_model, _labels = restroutes.match(http, self.model)
+        matched = restroutes.match(http, self.model)
+        op_model = matched[0]
         streaming = op_model.name in STREAMING_OPERATIONS
         body = b""
         if not streaming and (preread or request.can_read_body):
@@ -211,15 +236,13 @@ class S3FrontDoor:
         signed = SignedRequest(request.method, raw_path, raw_query, http.headers, body)
         principal, signer = None, None
         if is_signed(request):
-            cred = authenticate(signed, "s3",
-                                lambda key: self.component.identity.lookup_credentials(
-                                    session, key))
+            cred = authenticate(signed, "s3", lambda key: records.credential(session, key))
             principal = cred.principal
             signer = self._chunk_signer(signed, cred.secret)
         if not streaming:
             _verify_document_digests(headers, body)
         http.body = body
-        op_model, params = restxml.parse(http, self.model)
+        op_model, params = restxml.parse(http, self.model, matched)
         ctx = RequestContext(request_id=request_id, service="s3", operation=op_model.name,
                              region=self.component.settings.region, principal=principal,
                              db=session, settings=self.component.settings,

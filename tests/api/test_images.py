@@ -22,7 +22,20 @@ BIN = Path(sys.executable).parent
 USER_KEY, USER_CERT = certificates.self_signed("tester", bits=1024)
 
 
+def trust_user_cert(iam) -> None:
+    """Make USER_CERT a signing certificate of ``iam``'s user (RegisterImage checks it)."""
+    try:
+        iam.upload_signing_certificate(CertificateBody=certificates.cert_pem(USER_CERT).decode())
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "DuplicateCertificate":
+            raise
+
+
 def run(cloud, home: Path, *argv: str) -> subprocess.CompletedProcess:
+    euca = home / ".euca"          # the bundling commands' default key pair: always USER_CERT
+    if not (euca / "bundle-cert.pem").exists():
+        certificates.write_pair(USER_KEY, USER_CERT, euca / "bundle-pk.pem",
+                                euca / "bundle-cert.pem")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), **cloud.env}
     env.pop("EUCALYPTUS_CERT", None)      # found through DescribeServiceCertificates instead
     return subprocess.run([str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True,
@@ -69,6 +82,8 @@ def bundle_with_boto3(cloud, s3, tmp_path: Path, name: str, bucket: str, **kw) -
     image.write_bytes(os.urandom(4096) + name.encode() * 512)
     cloud_cert = certificates.load_certificate(
         (cloud.data_dir / "keys" / "cloud-cert.pem").read_bytes())
+    creds = s3._get_credentials()
+    trust_user_cert(client(cloud, "iam", creds.access_key, creds.secret_key))
     made = bundle.make_bundle(bundle.BundleRequest(
         image=image, destination=tmp_path / f"{name}-bundle", cloud_cert=cloud_cert,
         user_cert=USER_CERT, user_key=USER_KEY, **kw))
@@ -178,3 +193,51 @@ def test_sharing_between_accounts(cloud, tmp_path):
 def test_service_certificate_matches_credentials(cloud):
     got = cloud.client("ec2").describe_service_certificates()["Certificates"][0]
     assert got["Certificate"] == (cloud.data_dir / "credentials" / "cloud-cert.pem").read_text()
+
+
+def test_signing_certificates_gate_register_and_deregister_retires(cloud, tmp_path):
+    """RegisterImage takes a manifest only when an active signing certificate of the account
+    verifies it; a deregistered image vanishes and cannot be launched."""
+    account_id, key, secret = new_account(cloud, tmp_path, f"sig{uuid.uuid4().hex[:8]}")
+    iam, s3 = client(cloud, "iam", key, secret), client(cloud, "s3", key, secret)
+    ec2 = client(cloud, "ec2", key, secret)
+    bucket = f"sig-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    signer_key, signer_cert = certificates.self_signed("signer", bits=1024)
+    image = tmp_path / "sig.img"
+    image.write_bytes(os.urandom(3000))
+    made = bundle.make_bundle(bundle.BundleRequest(
+        image=image, destination=tmp_path / "sig", user_key=signer_key, user_cert=signer_cert,
+        cloud_cert=certificates.load_certificate(
+            (cloud.data_dir / "keys" / "cloud-cert.pem").read_bytes())))
+    location = upload_bundle(s3, made.manifest_path, Location.parse(bucket))
+    assert code_of(ec2.register_image, Name="sig", ImageLocation=location) == "InvalidManifest"
+
+    body = certificates.cert_pem(signer_cert).decode()
+    cert = iam.upload_signing_certificate(CertificateBody=body)["Certificate"]
+    assert cert["Status"] == "Active"
+    assert code_of(iam.upload_signing_certificate, CertificateBody=body) == \
+        "DuplicateCertificate"
+    assert code_of(iam.upload_signing_certificate, CertificateBody="junk") == \
+        "MalformedCertificate"
+    listed = iam.list_signing_certificates()["Certificates"]
+    assert [c["CertificateId"] for c in listed] == [cert["CertificateId"]]
+    iam.update_signing_certificate(CertificateId=cert["CertificateId"], Status="Inactive")
+    assert code_of(ec2.register_image, Name="sig", ImageLocation=location) == "InvalidManifest"
+    iam.update_signing_certificate(CertificateId=cert["CertificateId"], Status="Active")
+    emi = ec2.register_image(Name="sig", ImageLocation=location)["ImageId"]
+
+    # a manifest altered after signing no longer verifies
+    text = made.manifest_path.read_text().replace("<size>3000</size>", "<size>3001</size>")
+    s3.put_object(Bucket=bucket, Key="altered.manifest.xml", Body=text.encode())
+    assert code_of(ec2.register_image, Name="altered",
+                   ImageLocation=f"{bucket}/altered.manifest.xml") == "InvalidManifest"
+
+    assert ec2.deregister_image(ImageId=emi)["Return"] is True
+    assert emi not in [i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]]
+    assert code_of(ec2.describe_images, ImageIds=[emi]) == "InvalidAMIID.NotFound"
+    assert code_of(ec2.run_instances, ImageId=emi, MinCount=1, MaxCount=1) == \
+        "InvalidAMIID.Unavailable"
+    assert ec2.register_image(Name="sig", ImageLocation=location)["ImageId"] != emi
+    iam.delete_signing_certificate(CertificateId=cert["CertificateId"])
+    assert iam.list_signing_certificates()["Certificates"] == []

@@ -22,10 +22,19 @@ FAKE_NODE = {"EUCA_NC_DRIVER": "tests.fakes.hypervisor:FakeDriver",
              "EUCA_MAX_CORES": "2", "EUCA_MAX_MEM": "4096", "EUCA_MAX_DISK": "100"}
 
 
+SIGNER = certificates.self_signed("instances test", bits=1024)
+
+
 def register_bundles(cloud, work: Path, bucket: str, tamper: bool = False) -> dict[str, str]:
     """A small kernel, ramdisk and machine image bundled, uploaded and registered."""
     s3, ec2 = cloud.client("s3"), cloud.client("ec2")
-    user_key, user_cert = certificates.self_signed("instances test", bits=1024)
+    user_key, user_cert = SIGNER
+    try:      # RegisterImage trusts manifests signed by the account's signing certificates
+        cloud.client("iam").upload_signing_certificate(
+            CertificateBody=certificates.cert_pem(user_cert).decode())
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "DuplicateCertificate":
+            raise
     cloud_cert = certificates.load_certificate(
         (cloud.data_dir / "keys" / "cloud-cert.pem").read_bytes())
     ids: dict[str, str] = {}

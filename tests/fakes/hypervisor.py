@@ -11,15 +11,17 @@ import json
 import os
 from pathlib import Path
 
-from eucalyptus.drivers.hypervisor.base import (Capabilities, DomainState, Handle,
-                                                HypervisorDriver, HypervisorError, InstanceSpec)
+from eucalyptus.drivers.hypervisor.base import (Capabilities, DiskAttachment, DomainState,
+                                                Handle, HypervisorDriver, HypervisorError,
+                                                InstanceSpec)
 
 STATE_FILE = "fake-guest.json"
 
 
 class FakeDriver(HypervisorDriver):
     name = "fake"
-    capabilities = Capabilities(boots_guests=False, survives_restart=True)
+    capabilities = Capabilities(boots_guests=False, survives_restart=True, disk_hotplug=True)
+    hotplug_slots = 2                # as many volumes as QemuDriver's default root ports
 
     def __init__(self) -> None:
         self.fail_next_spawn = ""        # set to a message to make the next spawn fail
@@ -82,3 +84,27 @@ class FakeDriver(HypervisorDriver):
             return (handle.instance_dir / "console.log").read_bytes()[-limit:]
         except FileNotFoundError:
             return b""
+
+    async def attach_disk(self, handle: Handle, disk: DiskAttachment) -> None:
+        """Record the disk as the guest's (by serial), within the hot-plug slots."""
+        data = self._read(handle.instance_dir)
+        if data is None or data["state"] != "running":
+            raise HypervisorError(f"{handle.instance_id} is not running")
+        disks = data.get("disks", {})
+        if disk.serial in disks:
+            raise HypervisorError(f"{disk.serial} is already attached to {handle.instance_id}")
+        if len(disks) >= self.hotplug_slots:
+            raise HypervisorError(f"{handle.instance_id} has no free hot-plug slot")
+        disks[disk.serial] = {"nbd_socket": str(disk.nbd_socket or ""),
+                              "nbd_host": disk.nbd_host or "", "nbd_port": disk.nbd_port or 0,
+                              "export": disk.nbd_export or "", "path": str(disk.path or "")}
+        self._write(handle.instance_dir, {**data, "disks": disks})
+        self._log(handle.instance_dir, f"fake guest {handle.instance_id} sees disk {disk.serial}")
+
+    async def detach_disk(self, handle: Handle, serial: str, timeout: float = 10.0) -> None:
+        data = self._read(handle.instance_dir)
+        disks = (data or {}).get("disks", {})
+        if serial not in disks:
+            raise HypervisorError(f"{serial} is not attached to {handle.instance_id}")
+        del disks[serial]
+        self._write(handle.instance_dir, {**data, "disks": disks})

@@ -48,8 +48,9 @@ def test_instances_get_their_lease_and_only_their_own_metadata(
     assert "169.254.169.254" in netns_backend.list_rules(net.ns)
     one = loop_thread.run(net.attach("i-00000a01"))
     two = loop_thread.run(net.attach("i-00000a02", hostname="web2"))
+    # no security group: the legacy network 2 of VNET_ADDRSPERNET (32) addresses
     assert (one.netns, one.bridge, one.gateway, one.prefixlen) == (net.ns, "eucabr0",
-                                                                  "10.66.0.1", 24)
+                                                                  "10.66.0.65", 27)
     assert one.private_ip != two.private_ip and one.mac != two.mac
     for att in (one, two):
         net.put_metadata(att.instance_id, att.private_ip, {
@@ -60,7 +61,7 @@ def test_instances_get_their_lease_and_only_their_own_metadata(
         guest = guests[att.instance_id]
         lease = guest.dhcp()
         assert lease.returncode == 0, lease.stderr
-        assert guest.address() == f"{att.private_ip}/24"
+        assert guest.address() == f"{att.private_ip}/27"
         assert guest.fetch("/latest/meta-data/instance-id")[:2] == (200, att.instance_id)
         assert guest.fetch("/latest/meta-data/local-ipv4")[:2] == (200, att.private_ip)
         assert guest.fetch("/latest/meta-data/mac")[:2] == (200, att.mac)
@@ -166,7 +167,7 @@ def test_the_cluster_controller_serves_the_network_over_signed_rpc(
         assert cc.vnet.available, cc.vnet.error
         att = loop_thread.run(call("clc", "cluster/network/attach",
                                    NetworkRequest("i-00000e01"), NetworkAttachment))
-        assert att.netns == cc.vnet.ns and att.private_ip == "10.77.0.2"
+        assert att.netns == cc.vnet.ns and att.private_ip == "10.77.0.66"
         again = loop_thread.run(call("nc", "cluster/network/attach",
                                      NetworkRequest("i-00000e01"), NetworkAttachment))
         assert again == att

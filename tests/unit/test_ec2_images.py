@@ -1,13 +1,16 @@
 """Images: RegisterImage from manifests and disk objects, visibility, sharing, attributes."""
 import asyncio
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from eucalyptus.aws.dispatch import DispatchTable
 from eucalyptus.db.engine import Database, sqlite_url
-from eucalyptus.db.schema import Account, CloudProperty
+from eucalyptus.db.images import SigningCertificate
+from eucalyptus.db.schema import Account, CloudProperty, User
 from eucalyptus.errors import ServiceError
+from cryptography.hazmat.primitives import hashes
 from eucalyptus.images import bundle, certificates
 from eucalyptus.images.object_reader import ObjectForbidden, ObjectMissing
 from eucalyptus.services import ec2
@@ -36,6 +39,13 @@ class Store:
 
             async def size(self, bucket, key):
                 return len(store.lookup(bucket, key, ctx.account_id)[1])
+
+            async def head(self, bucket, key):
+                data = store.lookup(bucket, key, ctx.account_id)[1]
+                return len(data), hashlib.md5(data).hexdigest()
+
+            async def first_bytes(self, bucket, key, count):
+                return store.lookup(bucket, key, ctx.account_id)[1][:count]
         return Reader()
 
     def lookup(self, bucket, key, account):
@@ -63,6 +73,11 @@ def env(tmp_path):
         s.add_all([Account(id=A, name="a"), Account(id=B, name="b"), Account(id=C, name="c"),
                    Account(id=CLOUD, name="eucalyptus")])
         s.flush()
+        s.add_all([User(id=f"AIDA{acct}", account_id=acct, name="admin", is_root=True)
+                   for acct in (A, B, C, CLOUD)])
+        s.flush()
+        s.add(signing_certificate(A, USER_CERT))
+        s.flush()
         yield s, clc, tmp_path
     db.dispose()
 
@@ -79,13 +94,23 @@ def code(env, op, account=A, **params):
     return err.value.code
 
 
-def put_bundle(env, account, bucket, name, image_type="machine", cert=CLOUD_CERT, **kw):
+def signing_certificate(account, cert, active=True):
+    return SigningCertificate(id=cert.fingerprint(hashes.SHA1()).hex(), account_id=account,
+                              user_id=f"AIDA{account}", body=certificates.cert_pem(cert).decode(),
+                              active=active)
+
+
+def put_bundle(env, account, bucket, name, image_type="machine", cert=CLOUD_CERT, signer=None,
+               **kw):
+    """Bundle and store; signed by account A's user certificate, or the cloud's key for the
+    cloud's own account, unless ``signer`` is given."""
     _, clc, tmp = env
     image = tmp / name
     image.write_bytes(name.encode() * 1000)
+    signer = signer or (CLOUD_KEY if account == CLOUD else USER_KEY)
     out = bundle.make_bundle(bundle.BundleRequest(
         image=image, destination=tmp / f"b-{name}", cloud_cert=cert, user_cert=USER_CERT,
-        user_key=USER_KEY, account=account, image_type=image_type, **kw))
+        user_key=signer, account=account, image_type=image_type, **kw))
     key = out.manifest_path.name
     clc.store.objects[(bucket, key)] = (account, out.manifest_path.read_bytes())
     return f"{bucket}/{key}"
@@ -115,7 +140,7 @@ def test_register_kernel_ramdisk_machine(env):
 
 
 def test_register_full_disk_object_is_hvm(env):
-    env[1].store.objects[("disks", "disk.qcow2")] = (A, b"QFI\xfb" + b"\0" * 100)
+    env[1].store.objects[("disks", "disk.qcow2")] = (A, b"QFI\xfb\0\0\0\x03" + b"\0" * 100)
     emi = call(env, "RegisterImage", Name="disk", ImageLocation="disks/disk.qcow2")["ImageId"]
     image = call(env, "DescribeImages", ImageIds=[emi])["Images"][0]
     assert image["VirtualizationType"] == "hvm" and "KernelId" not in image
@@ -216,3 +241,78 @@ def test_service_certificate(env):
     assert got["CertificateUsage"] == "image-bundling"
     assert certificates.load_certificate(got["Certificate"]) == CLOUD_CERT
     assert code(env, "DescribeServiceCertificates", Format="xml") == "InvalidParameterValue"
+
+
+def test_manifest_signature_must_verify(env):
+    stranger_key, stranger_cert = certificates.self_signed("stranger", bits=1024)
+    unknown = put_bundle(env, A, "bk", "u.img", signer=stranger_key)
+    assert code(env, "RegisterImage", Name="unknown", ImageLocation=unknown) == "InvalidManifest"
+    # another account's certificate does not vouch for this one
+    env[0].add(signing_certificate(B, stranger_cert))
+    env[0].flush()
+    assert code(env, "RegisterImage", Name="unknown", ImageLocation=unknown) == "InvalidManifest"
+    env[1].store.objects[("bkb", "u.img.manifest.xml")] = (
+        B, env[1].store.objects[("bk", "u.img.manifest.xml")][1])
+    assert call(env, "RegisterImage", B, Name="theirs",
+                ImageLocation="bkb/u.img.manifest.xml")["ImageId"]
+    # a manifest altered after signing (its image digest changed) is refused
+    good = put_bundle(env, A, "bk", "g.img")
+    owner, raw = env[1].store.objects[("bk", "g.img.manifest.xml")]
+    text = raw.decode()
+    start = text.index('<digest algorithm="SHA1">') + len('<digest algorithm="SHA1">')
+    flipped = "0" if text[start] != "0" else "1"
+    env[1].store.objects[("bk", "bad.manifest.xml")] = (
+        owner, (text[:start] + flipped + text[start + 1:]).encode())
+    assert code(env, "RegisterImage", Name="altered", ImageLocation="bk/bad.manifest.xml") == \
+        "InvalidManifest"
+    unsigned = text[:text.index("<signature>")] + "<signature></signature></manifest>\n"
+    env[1].store.objects[("bk", "unsigned.manifest.xml")] = (owner, unsigned.encode())
+    assert code(env, "RegisterImage", Name="unsigned",
+                ImageLocation="bk/unsigned.manifest.xml") == "InvalidManifest"
+    # an inactive certificate no longer vouches
+    row = env[0].get(SigningCertificate, USER_CERT.fingerprint(hashes.SHA1()).hex())
+    row.active = False
+    env[0].flush()
+    assert code(env, "RegisterImage", Name="good", ImageLocation=good) == "InvalidManifest"
+    row.active = True
+    env[0].flush()
+    assert call(env, "RegisterImage", Name="good", ImageLocation=good)["ImageId"]
+
+
+def test_deregistered_images_vanish_but_keep_their_row(env):
+    loc = put_bundle(env, A, "bk", "d.img")
+    emi = call(env, "RegisterImage", Name="gone", ImageLocation=loc)["ImageId"]
+    call(env, "ModifyImageAttribute", ImageId=emi,
+         LaunchPermission={"Add": [{"UserId": B}]})
+    assert call(env, "DeregisterImage", ImageId=emi) == {"Return": True}
+    assert emi not in ids_seen(env, A) and emi not in ids_seen(env, B)
+    assert code(env, "DescribeImages", ImageIds=[emi]) == "InvalidAMIID.NotFound"
+    assert code(env, "DeregisterImage", ImageId=emi) == "InvalidAMIID.NotFound"
+    assert code(env, "DescribeImageAttribute", ImageId=emi, Attribute="description") == \
+        "InvalidAMIID.NotFound"
+    with pytest.raises(ServiceError) as err:
+        launchable_image(env[0], A, emi)
+    assert err.value.code == "InvalidAMIID.Unavailable"
+    with pytest.raises(ServiceError) as err:     # its shares went with it
+        launchable_image(env[0], B, emi)
+    assert err.value.code == "InvalidAMIID.NotFound"
+    again = call(env, "RegisterImage", Name="gone", ImageLocation=loc)["ImageId"]
+    assert again != emi and ids_seen(env, A) == [again]
+
+
+def test_disk_object_records_size_and_etag_and_refuses_backing_files(env):
+    from eucalyptus.db.images import Image
+    data = b"QFI\xfb" + (3).to_bytes(4, "big") + b"\0" * 200
+    env[1].store.objects[("disks", "ok.qcow2")] = (A, data)
+    emi = call(env, "RegisterImage", Name="okdisk", ImageLocation="disks/ok.qcow2",
+               VirtualizationType="hvm")["ImageId"]
+    row = env[0].get(Image, emi)
+    assert (row.source, row.size_bytes, row.digest) == ("object", len(data),
+                                                        hashlib.md5(data).hexdigest())
+    backed = b"QFI\xfb" + (3).to_bytes(4, "big") + (512).to_bytes(8, "big") + b"\0" * 200
+    env[1].store.objects[("disks", "backed.qcow2")] = (A, backed)
+    assert code(env, "RegisterImage", Name="backed", ImageLocation="disks/backed.qcow2") == \
+        "InvalidParameterValue"
+    env[1].store.objects[("disks", "empty.raw")] = (A, b"")
+    assert code(env, "RegisterImage", Name="empty", ImageLocation="disks/empty.raw") == \
+        "InvalidParameterValue"

@@ -191,3 +191,23 @@ def test_store_validates_and_persists(tmp_path):
         store.put("instance", "10.77.0.3", {})
     assert store.delete("i-00000001") and not store.delete("i-00000001")
     assert MetadataStore(tmp_path / "md").get("i-00000001") is None
+
+
+def test_public_address_follows_the_current_mapping(tmp_path):
+    """An elastic IP associated or moved after launch shows in public-ipv4 at once."""
+    store = MetadataStore(tmp_path)
+    store.put("i-1a2b3c4d", "127.0.0.1", {**DOCUMENT, "public-ipv4": "10.88.0.50"})
+    mapped = {"i-1a2b3c4d": "10.88.0.77"}
+
+    async def main():
+        app = make_app(store, TokenSigner(Clock()), public_of=lambda iid: mapped.get(iid, ""))
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            assert await text(client, "/latest/meta-data/public-ipv4") == (200, "10.88.0.77")
+            assert await text(client, "/latest/meta-data/public-hostname") == (
+                200, "euca-10-88-0-77")
+            mapped.clear()
+            status, _ = await text(client, "/latest/meta-data/public-ipv4")
+            assert status in (200, 404)
+            if status == 200:
+                assert (await text(client, "/latest/meta-data/public-ipv4"))[1] == ""
+    asyncio.run(main())

@@ -49,11 +49,15 @@ def test_backend_names_are_checked_before_any_command():
         network.load("nope")
 
 
-@pytest.mark.parametrize("mode", ["SYSTEM", "STATIC", "MANAGED"])
-def test_other_modes_are_refused_naming_vnet_mode(tmp_path, mode):
-    settings = load_settings(tmp_path, env={"EUCA_VNET_MODE": mode})
-    with pytest.raises(ConfigError, match=f"VNET_MODE={mode}.*MANAGED-NOVLAN"):
-        InstanceNetwork(settings)
+@pytest.mark.parametrize("mode", ["SYSTEM", "MANAGED", "MANAGED-NOVLAN"])
+def test_every_mode_but_static_builds_from_the_defaults(tmp_path, mode):
+    net = InstanceNetwork(load_settings(tmp_path, env={"EUCA_VNET_MODE": mode}))
+    assert net.mode == mode and net.health()["mode"] == mode
+
+
+def test_static_without_a_macmap_is_a_config_error_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="VNET_MACMAP"):
+        InstanceNetwork(load_settings(tmp_path, env={"EUCA_VNET_MODE": "STATIC"}))
 
 
 def test_a_subnet_too_small_is_a_config_error(tmp_path):

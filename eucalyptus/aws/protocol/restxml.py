@@ -37,9 +37,10 @@ def malformed_xml() -> ClientError:
 
 # ---------------------------------------------------------------- requests
 
-def parse(request: HttpRequest, service_model):
-    """(OperationModel, input dict); MethodNotAllowed (405) when nothing matches."""
-    operation, labels = restroutes.match(request, service_model)
+def parse(request: HttpRequest, service_model, matched=None):
+    """(OperationModel, input dict); MethodNotAllowed (405) when nothing matches.
+    ``matched``: what ``restroutes.match`` answered for this request, when already known."""
+    operation, labels = matched or restroutes.match(request, service_model)
     shape = operation.input_shape
     if shape is None:
         return operation, {}

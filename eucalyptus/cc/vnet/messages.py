@@ -14,15 +14,23 @@ from typing import Any
 @dataclass
 class NetworkRequest:
     """Give ``instance_id`` a place on the network (idempotent); ``hostname`` is the DHCP
-    host name, Eucalyptus' ``euca-A-B-C-D`` when empty."""
+    host name, Eucalyptus' ``euca-A-B-C-D`` when empty. ``groups`` are its security group
+    ids: in the managed modes the FIRST one's private network is the one it joins (none: the
+    legacy network 2). ``owner_id`` is the instance's account."""
     instance_id: str
     hostname: str = ""
+    groups: list[str] = field(default_factory=list)
+    owner_id: str = ""
 
 
 @dataclass
 class NetworkAttachment:
     """Where the instance plugs in: its NIC gets ``mac`` and a tap on ``bridge`` inside
-    ``netns``; DHCP then hands it ``private_ip``/``prefixlen`` with ``gateway`` as router."""
+    ``netns`` (a node with its own VNET_NAMESPACE uses that instead, making ``bridge`` there
+    with VNET_PRIVINTERFACE, or its sub-interface ``.<vlan>`` when ``vlan`` is not 0, as the
+    uplink); DHCP then hands it ``private_ip``/``prefixlen`` with ``gateway`` as router. In
+    SYSTEM mode ``private_ip``, ``gateway`` and ``netmask`` are "" (someone else's DHCP gives
+    the address; the cluster learns it later)."""
     instance_id: str
     netns: str
     bridge: str
@@ -32,6 +40,7 @@ class NetworkAttachment:
     netmask: str
     prefixlen: int
     hostname: str
+    vlan: int = 0
 
 
 @dataclass

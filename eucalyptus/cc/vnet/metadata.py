@@ -129,9 +129,23 @@ def _plain(status: int, text: str = "") -> web.Response:
                         content_type="text/plain")
 
 
-def make_app(store: MetadataStore, signer: TokenSigner | None = None) -> web.Application:
-    """The metadata service over ``store`` (see the module docstring for its rules)."""
+def make_app(store: MetadataStore, signer: TokenSigner | None = None,
+             public_of: Callable[[str], str] | None = None) -> web.Application:
+    """The metadata service over ``store`` (see the module docstring for its rules).
+    ``public_of(instance_id)`` gives the instance's public address now ("" for none); when
+    given it overrides the registered ``public-ipv4``/``public-hostname``, so an elastic IP
+    associated, moved or released after launch shows at once."""
     signer = signer or TokenSigner()
+
+    def current(record: Record) -> Record:
+        if public_of is None:
+            return record
+        public = public_of(record.instance_id)
+        if public == record.document.get("public-ipv4", ""):
+            return record
+        hostname = "euca-" + public.replace(".", "-") if public else ""
+        return Record(record.instance_id, record.private_ip,
+                      {**record.document, "public-ipv4": public, "public-hostname": hostname})
 
     async def token(request: web.Request, record: Record) -> web.Response:
         if request.method != "PUT":
@@ -168,7 +182,7 @@ def make_app(store: MetadataStore, signer: TokenSigner | None = None) -> web.App
                                 headers=headers)
         if parts[0] not in VERSIONS:
             return _plain(404)
-        answer = render(build_tree(record), parts[1:])
+        answer = render(build_tree(current(record)), parts[1:])
         if answer is None:
             return _plain(404)
         if isinstance(answer, bytes):

@@ -56,7 +56,9 @@ class InstanceSpec:
     """Everything needed to start one guest; stored as spec.json in its directory.
 
     Boot either ``kernel`` (+ optional ``ramdisk``, ``cmdline``) or ``disk`` (a qcow2 or raw
-    image, usually a copy-on-write overlay made by the caller). ``tap`` names a tap device that
+    image, usually a copy-on-write overlay made by the caller). ``extra["root_volume"]`` (the
+    fields of ``nc.root_volume.RootVolume``) gives an NBD export as the root disk instead of
+    ``disk``, booted by ``kernel`` when there is one. ``tap`` names a tap device that
     already exists in network namespace ``netns`` (None: the root namespace); no ``tap`` means
     no network card.
     """
@@ -80,7 +82,8 @@ class InstanceSpec:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
-        if (self.kernel is None) == (self.disk is None):
+        root_volume = bool(self.extra.get("root_volume"))    # an NBD root (EBS-backed)
+        if (self.kernel is None) == (self.disk is None) and not (root_volume and not self.disk):
             raise ValueError("an instance boots either a kernel or a disk image")
         if not 1 <= self.vcpus <= 64 or not 16 <= self.memory_mib <= 1 << 20:
             raise ValueError("vcpus must be 1-64 and memory 16 MiB-1 TiB")

@@ -54,9 +54,10 @@ def qemu_argv(spec: InstanceSpec, accel: str = "tcg", binary: str = QEMU_BINARY)
             argv += ["-initrd", str(spec.ramdisk)]
         if spec.cmdline:
             argv += ["-append", spec.cmdline]
-    else:
+    elif spec.disk is not None:
         argv += ["-drive", f"file={_opt(spec.disk)},if=none,id=root,format={spec.disk_format}",
                  "-device", "virtio-blk-pci,drive=root,serial=root,bootindex=0"]
+    argv += root_volume_argv(spec)
     argv += ["-device", "virtio-rng-pci"]
     if spec.tap:
         mac = f",mac={spec.mac}" if spec.mac else ""
@@ -70,6 +71,21 @@ def qemu_argv(spec: InstanceSpec, accel: str = "tcg", binary: str = QEMU_BINARY)
              "-qmp", f"unix:{QMP_SOCKET},server=on,wait=off",
              "-pidfile", str(d / PIDFILE), "-daemonize"]
     return argv
+
+
+def root_volume_argv(spec: InstanceSpec) -> list[str]:
+    """The NBD root disk of an EBS-backed spec (``extra["root_volume"]``), serial = volume id;
+    boot index 0 unless a kernel boots (its loader holds index 0)."""
+    root = spec.extra.get("root_volume")
+    if not root:
+        return []
+    disk = DiskAttachment(serial=root["volume_id"], nbd_host=root.get("nbd_host") or None,
+                          nbd_port=root.get("nbd_port") or None,
+                          nbd_socket=Path(root["nbd_socket"]) if root.get("nbd_socket") else None,
+                          nbd_export=root.get("export_name") or None)
+    return ["-blockdev", json.dumps(blockdev_args(disk)),
+            "-device", f"virtio-blk-pci,id=dev-{disk.serial},drive=disk-{disk.serial},"
+                       f"serial={disk.serial}" + (",bootindex=0" if spec.kernel is None else "")]
 
 
 def blockdev_args(disk: DiskAttachment) -> dict:

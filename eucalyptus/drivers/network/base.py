@@ -77,9 +77,28 @@ class NetworkBackend(abc.ABC):
 
     # -- links -------------------------------------------------------------------------------
     @abc.abstractmethod
-    def ensure_bridge(self, ns: str, bridge: str, address: str) -> None:
+    def ensure_bridge(self, ns: str, bridge: str, address: str = "") -> None:
         """A bridge named ``bridge`` in ``ns``, up, holding ``address`` (CIDR, e.g.
-        ``10.77.0.1/16``) among its addresses."""
+        ``10.77.0.1/16``) among its addresses (no address is added when it is empty)."""
+
+    @abc.abstractmethod
+    def remove_address(self, ns: str, dev: str, address: str) -> None:
+        """Take ``address`` (CIDR) off ``dev``; an absent address or device is fine."""
+
+    @abc.abstractmethod
+    def ensure_vlan(self, ns: str, parent: str, vlan: int) -> str:
+        """The link ``<parent>.<vlan>`` in ``ns``, up, carrying VLAN ``vlan`` (1..4094) over
+        ``parent``; its name. Frames of different VLANs never meet. An 802.1Q sub-interface
+        where the kernel has it; a backend may use an equivalent tunnel (VXLAN) otherwise and
+        documents what ``parent`` then needs."""
+
+    @abc.abstractmethod
+    def set_master(self, ns: str, link: str, bridge: str) -> None:
+        """Enslave ``link`` to ``bridge`` (both in ``ns``) and set it up; idempotent."""
+
+    @abc.abstractmethod
+    def addresses_of(self, ns: str, dev: str) -> list[str]:
+        """The IPv4 addresses (CIDR) of ``dev`` in ``ns``; [] when it does not exist."""
 
     @abc.abstractmethod
     def add_tap(self, ns: str, tap: str, bridge: str) -> None:
@@ -98,6 +117,11 @@ class NetworkBackend(abc.ABC):
     @abc.abstractmethod
     def link_names(self, ns: str) -> list[str]:
         """Names of the links in ``ns``."""
+
+    @abc.abstractmethod
+    def add_address(self, ns: str, dev: str, address: str) -> None:
+        """Put ``address`` (IPv4 CIDR, e.g. ``10.88.0.50/32``) on ``dev`` in ``ns``; present
+        already is fine; NetworkError when ``dev`` does not exist."""
 
     # -- kernel settings and packet rules ----------------------------------------------------
     @abc.abstractmethod
@@ -122,6 +146,12 @@ class NetworkBackend(abc.ABC):
         """The whole nftables rule set of ``ns`` as text."""
 
     # -- sockets -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def packet_socket(self, ns: str, ifname: str, ethertype: int) -> socket.socket:
+        """A non-blocking ``AF_PACKET`` raw socket inside ``ns`` receiving the frames of
+        ``ethertype`` (e.g. 0x0806, ARP) seen on ``ifname``. Like ``listen_tcp``'s socket it
+        stays in ``ns``; it needs CAP_NET_RAW."""
+
     @abc.abstractmethod
     def listen_tcp(self, ns: str, host: str, port: int, backlog: int = 128) -> socket.socket:
         """A listening, non-blocking TCP socket bound to ``host:port`` inside ``ns``. The

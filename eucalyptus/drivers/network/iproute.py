@@ -8,6 +8,7 @@ process stays in (or leaves) any namespace but its own.
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import json
 import os
 import re
@@ -26,6 +27,15 @@ COMMAND_TIMEOUT_S = 30
 SYSCTL_KEY = re.compile(r"net(\.[A-Za-z0-9_-]+)+")
 NFT_FAMILIES = {"ip", "ip6", "inet", "arp", "bridge", "netdev"}
 ABSENT = ("Cannot find device", "No such file or directory", "does not exist")
+
+
+VXLAN_GROUP = "239.192.77.1"
+VXLAN_PORT = 4789
+
+
+def has_8021q() -> bool:
+    """Whether the kernel can make 802.1Q VLAN links (the 8021q module is in)."""
+    return Path("/sys/module/8021q").exists()
 
 
 def run(argv: list[str], stdin: str | None = None, absent_ok: bool = False) -> str:
@@ -83,16 +93,64 @@ class IprouteBackend(NetworkBackend):
     def link_names(self, ns: str) -> list[str]:
         return [link["ifname"] for link in self._links(ns)]
 
-    def ensure_bridge(self, ns: str, bridge: str, address: str) -> None:
+    def ensure_bridge(self, ns: str, bridge: str, address: str = "") -> None:
         check_ifname(bridge)
         if bridge not in self.link_names(ns):
-            run(["ip", "-n", ns, "link", "add", bridge, "type", "bridge"])
-        shown = json.loads(run(["ip", "-n", ns, "-j", "addr", "show", "dev", bridge]) or "[]")
-        have = {f"{a['local']}/{a['prefixlen']}" for link in shown
-                for a in link.get("addr_info", []) if a.get("family") == "inet"}
-        if address not in have:
+            try:
+                run(["ip", "-n", ns, "link", "add", bridge, "type", "bridge"])
+            except NetworkError:
+                if bridge not in self.link_names(ns):  # a node in the same namespace won
+                    raise
+        if address and address not in self.addresses_of(ns, bridge):
             run(["ip", "-n", ns, "addr", "add", address, "dev", bridge])
         run(["ip", "-n", ns, "link", "set", bridge, "up"])
+
+    def addresses_of(self, ns: str, dev: str) -> list[str]:
+        check_ifname(dev)
+        shown = json.loads(run(["ip", "-n", check_ns(ns), "-j", "addr", "show", "dev", dev],
+                               absent_ok=True) or "[]")
+        return [f"{a['local']}/{a['prefixlen']}" for link in shown
+                for a in link.get("addr_info", []) if a.get("family") == "inet"]
+
+    def add_address(self, ns: str, dev: str, address: str) -> None:
+        try:
+            iface = ipaddress.IPv4Interface(address)
+        except ValueError:
+            raise NetworkError(f"bad IPv4 address {address!r}") from None
+        cidr = f"{iface.ip}/{iface.network.prefixlen}"
+        if cidr not in self.addresses_of(ns, dev):
+            run(["ip", "-n", ns, "addr", "add", cidr, "dev", dev])
+
+    def remove_address(self, ns: str, dev: str, address: str) -> None:
+        if address in self.addresses_of(ns, dev):
+            run(["ip", "-n", ns, "addr", "del", address, "dev", dev], absent_ok=True)
+
+    def ensure_vlan(self, ns: str, parent: str, vlan: int) -> str:
+        """An 802.1Q sub-interface when the kernel has 8021q; on a kernel without it (and
+        unable to load modules) the same name is a VXLAN link with VNI ``vlan`` over
+        ``parent``, flooding through the multicast group VXLAN_GROUP: ``parent`` then needs
+        an IPv4 address and an MTU of at least 1550 so that guests keep 1500."""
+        check_ifname(parent)
+        if not isinstance(vlan, int) or not 1 <= vlan <= 4094:
+            raise NetworkError(f"bad VLAN id {vlan!r} (1-4094)")
+        name = check_ifname(f"{parent}.{vlan}")
+        if name not in self.link_names(ns):
+            kind = (["type", "vlan", "id", str(vlan)] if has_8021q() else
+                    ["type", "vxlan", "id", str(vlan), "group", VXLAN_GROUP, "dev", parent,
+                     "dstport", str(VXLAN_PORT)])
+            try:
+                run(["ip", "-n", ns, "link", "add", "link", parent, "name", name, *kind]
+                    if kind[1] == "vlan" else ["ip", "-n", ns, "link", "add", name, *kind])
+            except NetworkError:
+                if name not in self.link_names(ns):
+                    raise
+        run(["ip", "-n", ns, "link", "set", parent, "up"])
+        run(["ip", "-n", ns, "link", "set", name, "up"])
+        return name
+
+    def set_master(self, ns: str, link: str, bridge: str) -> None:
+        check_ns(ns), check_ifname(link), check_ifname(bridge)
+        run(["ip", "-n", ns, "link", "set", link, "master", bridge, "up"])
 
     def add_tap(self, ns: str, tap: str, bridge: str) -> None:
         check_ifname(tap), check_ifname(bridge)
@@ -151,6 +209,40 @@ class IprouteBackend(NetworkBackend):
         return run(self.namespace_argv(ns, ["nft", "list", "ruleset"]))
 
     # -- sockets -----------------------------------------------------------------------------
+    def packet_socket(self, ns: str, ifname: str, ethertype: int) -> socket.socket:
+        path = NETNS_DIR / check_ns(ns)
+        check_ifname(ifname)
+        result: dict[str, object] = {}
+
+        def in_namespace() -> None:     # its own thread, which ends right after
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    if libc.setns(fd, CLONE_NEWNET) != 0:
+                        err = ctypes.get_errno()
+                        raise OSError(err, f"setns({path}): {os.strerror(err)}")
+                finally:
+                    os.close(fd)
+                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                     socket.htons(ethertype))
+                try:
+                    sock.bind((ifname, ethertype))
+                    sock.setblocking(False)
+                except OSError:
+                    sock.close()
+                    raise
+                result["socket"] = sock
+            except OSError as exc:
+                result["error"] = exc
+
+        worker = threading.Thread(target=in_namespace, name=f"packets-in-{ns}", daemon=True)
+        worker.start()
+        worker.join()
+        if "error" in result:
+            raise NetworkError(f"cannot capture on {ifname} in {ns}: {result['error']}")
+        return result["socket"]  # type: ignore[return-value]
+
     def listen_tcp(self, ns: str, host: str, port: int, backlog: int = 128) -> socket.socket:
         path = NETNS_DIR / check_ns(ns)
         result: dict[str, object] = {}

@@ -1,23 +1,33 @@
-"""Blobs as files: ``ROOT/blobs/<2 hex>/<id>``, written in ``ROOT/tmp`` on the same filesystem.
+"""Blobs as files: ``ROOT/blobs/<2 hex>/<id>``.
 
-A writer appends to ``tmp/<random>.part`` and commits with fsync + rename into ``blobs/``
-(then fsyncs the directory), so a blob file exists under its id only once it is whole and
-durable. While a large blob is written, writeback of each further 8 MiB is started at once
-(``sync_file_range``), so the disk works while bytes arrive and the commit's fdatasync is short. Blob files are never modified; a reader's open descriptor keeps the bytes of a blob
-deleted under it. ``recover()`` empties ``tmp/``. Copies use ``copy_file_range(2)`` (in-kernel,
-reflinks where the filesystem can), never a buffer of the whole blob.
+A writer creates its file at the blob's final path with mode ``0o200`` (write-only: "being
+written") and commits by switching it to ``0o640`` and fsyncing it, so the bytes, the mode and
+(on Linux journaling filesystems, which commit a new file's directory entry with the file) its
+name are durable together, with one fsync and no rename. A shard directory is made once, and
+the directory holding it fsynced then. Only committed blobs (mode with the owner read bit) are
+listed by ``blob_ids``; ``recover()`` removes the files of writers a crash interrupted (and
+anything in the ``tmp/`` directory of earlier versions). Until ``commit`` returns no caller
+knows a blob's id, and Walrus names a blob in a row only after that, so a reader never meets a
+half-written blob. While a large blob is written, writeback of each further 8 MiB is started
+at once (``sync_file_range``), so the disk works while bytes arrive and the commit's fsync is
+short. Blob files are never modified; a reader's open descriptor keeps the bytes of a blob
+deleted under it. Copies use ``copy_file_range(2)`` (in-kernel, reflinks where the filesystem
+can), never a buffer of the whole blob.
 """
 from __future__ import annotations
 
 import ctypes
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from eucalyptus.drivers.objects.base import BlobNotFound, BlobStore, BlobWriter
 
 COPY_STEP = 1 << 30
+WRITING_MODE = 0o200          # a blob file being written (owner may write, nobody read)
+COMMITTED_MODE = 0o640
 FLUSH_STEP = 8 << 20          # a writer starts writeback every this many bytes
 SYNC_FILE_RANGE_WRITE = 2
 
@@ -71,8 +81,14 @@ def _copy_fd(src: int, dst: int, offset: int, length: int) -> None:
 class FsBlobWriter(BlobWriter):
     def __init__(self, store: "FsBlobStore"):
         self.store = store
-        self.temp = store.tmp / f"{new_blob_id()}.part"
-        self.fd: int | None = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        self.blob_id = new_blob_id()
+        self.path = store.path_of(self.blob_id)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        try:
+            self.fd: int | None = os.open(self.path, flags, WRITING_MODE)
+        except FileNotFoundError:
+            store.make_shard(self.path.parent)
+            self.fd = os.open(self.path, flags, WRITING_MODE)
         self.size = 0
         self.flushed = 0          # bytes whose writeback has been started
 
@@ -102,25 +118,26 @@ class FsBlobWriter(BlobWriter):
     def commit(self) -> str:
         if self.fd is None:
             raise RuntimeError("writer already closed")
-        os.fdatasync(self.fd)
-        os.close(self.fd)
-        self.fd = None
-        blob_id = new_blob_id()
-        target = self.store.path_of(blob_id)
+        fd, self.fd = self.fd, None
         try:
-            os.rename(self.temp, target)
-        except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(self.temp, target)
-        _fsync_dir(target.parent)
-        return blob_id
+            os.fchmod(fd, COMMITTED_MODE)
+            os.fsync(fd)          # data, size and mode (and the new name, see the docstring)
+        except BaseException:
+            os.close(fd)
+            self._remove()
+            raise
+        os.close(fd)
+        return self.blob_id
 
     def abort(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+            self._remove()
+
+    def _remove(self) -> None:
         try:
-            os.unlink(self.temp)
+            os.unlink(self.path)
         except FileNotFoundError:
             pass
 
@@ -138,6 +155,14 @@ class FsBlobStore(BlobStore):
         self.tmp = self.root / "tmp"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def make_shard(self, shard: Path) -> None:
+        """Make a shard directory and make its name durable (once per shard)."""
+        try:
+            shard.mkdir()
+        except FileExistsError:
+            return
+        _fsync_dir(shard.parent)
 
     def path_of(self, blob_id: str) -> Path:
         if not blob_id or not all(c in "0123456789abcdef" for c in blob_id):
@@ -195,10 +220,27 @@ class FsBlobStore(BlobStore):
                 removed += 1
             except FileNotFoundError:
                 pass
+        for path in self._blob_files(committed=False):
+            try:
+                os.unlink(path)
+                removed += 1
+            except FileNotFoundError:
+                pass
         return removed
 
-    def blob_ids(self) -> Iterator[str]:
+    def _blob_files(self, committed: bool) -> Iterator[str]:
+        """Paths of committed blob files, or of those still (or forever) being written."""
         for shard in os.scandir(self.blobs):
-            if shard.is_dir():
-                for entry in os.scandir(shard.path):
-                    yield entry.name
+            if not shard.is_dir():
+                continue
+            for entry in os.scandir(shard.path):
+                try:
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                except FileNotFoundError:
+                    continue
+                if bool(mode & stat.S_IRUSR) == committed:
+                    yield entry.path
+
+    def blob_ids(self) -> Iterator[str]:
+        for path in self._blob_files(committed=True):
+            yield os.path.basename(path)

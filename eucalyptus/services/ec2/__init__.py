@@ -9,3 +9,9 @@ HANDLER_MODULES = [regions, zones, instance_types, account_attributes]
 HANDLER_MODULES += [images, image_attributes, keypairs, service_certificates]
 from eucalyptus.services.ec2 import instance_attributes, instance_status, instances, tags
 HANDLER_MODULES += [instances, instance_status, instance_attributes, tags]
+from eucalyptus.services.ec2 import snapshot_attributes, snapshots, volume_attachments, volumes
+HANDLER_MODULES += [volumes, volume_attachments, snapshots, snapshot_attributes]
+from eucalyptus.services.ec2 import addresses, security_group_rules, security_groups
+HANDLER_MODULES += [security_groups, security_group_rules, addresses]
+from eucalyptus.services.ec2 import ebs_images
+HANDLER_MODULES += [ebs_images]

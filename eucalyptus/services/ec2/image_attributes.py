@@ -133,7 +133,8 @@ def describe_image_attribute(ctx, image_id: str, attribute: str, **_) -> dict:
     elif attribute == "productCodes":
         out["ProductCodes"] = []
     else:
-        out["BlockDeviceMappings"] = []
+        from eucalyptus.services.ec2.ebs_images import image_mappings, mapping_item
+        out["BlockDeviceMappings"] = [mapping_item(m) for m in image_mappings(ctx.db, row.id)]
     return out
 
 

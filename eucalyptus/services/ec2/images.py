@@ -1,10 +1,20 @@
 """Machine images: RegisterImage, DescribeImages, DeregisterImage.
 
 An image is registered from a bundle manifest in Walrus (``bucket/prefix.manifest.xml``) or
-from a plain object holding a full disk (raw or qcow2). The manifest is read from Walrus as the
-caller (see ``eucalyptus.images.object_reader``): a missing object is InvalidManifest, one the
-caller may not read AuthFailure, and a bundle whose key the cloud cannot open (bundled for
-another cloud's certificate) InvalidManifest. The id's prefix follows the image type: emi-
+from a plain object holding a full disk (raw or qcow2, told apart by qcow2's magic). The
+manifest is read from Walrus as the caller (see ``eucalyptus.images.object_reader``): a missing
+object is InvalidManifest, one the caller may not read AuthFailure, and a bundle whose key the
+cloud cannot open (bundled for another cloud's certificate) InvalidManifest. The manifest's
+signature (RSA-SHA1 over its machine_configuration and image elements, which hold the image
+and part digests) must verify with an active IAM signing certificate of a user of the caller's
+account, or with the cloud's own key (images the cloud bundles itself); otherwise
+InvalidManifest. A disk object's size and ETag are recorded, and the node checks both when it
+fetches the object; a qcow2 object naming a backing or data file is refused. A machine image
+without a kernel boots as a full disk with the BIOS (virtualization type hvm).
+
+DeregisterImage marks the image deregistered (launch permissions go): it vanishes from
+DescribeImages and every other call (InvalidAMIID.NotFound), a launch of it is
+InvalidAMIID.Unavailable, instances already running are untouched, and its name is free again. The id's prefix follows the image type: emi-
 (machine), eki- (kernel), eri- (ramdisk); ami-/aki-/ari- are accepted as aliases on input.
 
 Visibility: an image is seen and launched by its owner, by accounts given a launch permission,
@@ -30,7 +40,7 @@ from eucalyptus.db.images import Image, ImageLaunchPermission
 from eucalyptus.db.schema import Account, CloudProperty
 from eucalyptus.errors import (AuthFailure, ClientError, InvalidParameterCombination,
                                InvalidParameterValue, MissingParameter)
-from eucalyptus.images import certificates
+from eucalyptus.images import certificates, disk_format
 from eucalyptus.images import manifest as mf
 from eucalyptus.images.object_reader import ObjectForbidden, ObjectMissing, PresignedReader
 
@@ -96,11 +106,13 @@ def visible_clause(account_id: str):
     return or_(Image.account_id == account_id, Image.is_public.is_(True), Image.id.in_(shared))
 
 
-def visible_image(session, account_id: str, image_id: str) -> Image:
-    """The image if ``account_id`` may see it; InvalidAMIID.Malformed/NotFound otherwise."""
+def visible_image(session, account_id: str, image_id: str,
+                  include_deregistered: bool = False) -> Image:
+    """The image if ``account_id`` may see it; InvalidAMIID.Malformed/NotFound otherwise (also
+    for a deregistered image unless ``include_deregistered``)."""
     wanted = normalize_id(image_id)
     row = session.scalar(select(Image).where(Image.id == wanted, visible_clause(account_id)))
-    if row is None:
+    if row is None or (row.state == "deregistered" and not include_deregistered):
         raise _not_found(image_id)
     return row
 
@@ -116,8 +128,8 @@ def owned_image(session, account_id: str, image_id: str) -> Image:
 
 def launchable_image(session, account_id: str, image_id: str) -> Image:
     """The image ``account_id`` may launch; InvalidAMIID.NotFound when it cannot be seen,
-    InvalidAMIID.Unavailable when it is not in the available state."""
-    row = visible_image(session, account_id, image_id)
+    InvalidAMIID.Unavailable when it is not in the available state (deregistered, say)."""
+    row = visible_image(session, account_id, image_id, include_deregistered=True)
     if row.state != "available":
         raise ClientError("InvalidAMIID.Unavailable",
                           f"The image id '[{row.id}]' is not available ({row.state})")
@@ -164,11 +176,14 @@ def cloud_key(ctx):
 
 
 async def _read_location(ctx, bucket: str, key: str, manifest: bool):
+    """The manifest's bytes, or (size, ETag, first bytes) of a disk object."""
     reader = _reader(ctx)
     try:
         if manifest:
             return await reader.get(bucket, key)
-        return await reader.size(bucket, key)
+        size, etag = await reader.head(bucket, key)
+        header = await reader.first_bytes(bucket, key, disk_format.HEADER_BYTES) if size else b""
+        return size, etag, header
     except ObjectMissing:
         raise ClientError("InvalidManifest", f"Unable to read the manifest {bucket}/{key}: "
                           "it does not exist") from None
@@ -186,6 +201,19 @@ def _check_boot_image(session, account_id: str, image_id: str | None, kind: str)
     return row.id
 
 
+def check_signature(ctx, raw: bytes | str, man: mf.Manifest, location: str) -> None:
+    """InvalidManifest unless the manifest is signed by an active signing certificate of a user
+    of the caller's account or by the cloud's key."""
+    from eucalyptus.services.iam.signing_certificates import certificates_of_account
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    keys = [cert.public_key() for cert in certificates_of_account(ctx.db, ctx.account_id)]
+    keys.append(cloud_key(ctx).public_key())
+    if not man.signature or not any(mf.verify(text, man.signature, k) for k in keys):
+        raise ClientError("InvalidManifest", f"The manifest {location} failed signature "
+                          "verification: it is not signed by a signing certificate of this "
+                          "account (see iam upload-signing-certificate)")
+
+
 def _is_public_by_default(session) -> bool:
     prop = session.get(CloudProperty, PUBLIC_PROPERTY)
     return prop is not None and prop.value.strip().lower() == "true"
@@ -196,8 +224,15 @@ async def register_image(ctx, name: str | None = None, image_location: str | Non
                          description: str | None = None, architecture: str | None = None,
                          kernel_id: str | None = None, ramdisk_id: str | None = None,
                          root_device_name: str | None = None,
-                         virtualization_type: str | None = None, **_) -> dict:
-    """RegisterImage from a bundle manifest or a disk object; returns the new ImageId."""
+                         virtualization_type: str | None = None,
+                         block_device_mappings: list[dict] | None = None, **_) -> dict:
+    """RegisterImage from a bundle manifest or a disk object, or of an EBS-backed image from
+    its block device mappings (``ebs_images``); returns the new ImageId."""
+    from eucalyptus.services.ec2 import ebs_images
+    if block_device_mappings and not image_location:
+        return ebs_images.register_ebs_image(
+            ctx, name, description, architecture, kernel_id, ramdisk_id, root_device_name,
+            virtualization_type, block_device_mappings)
     if not name:
         raise MissingParameter("The request must contain the parameter name")
     if not _NAME.fullmatch(name):
@@ -214,6 +249,10 @@ async def register_image(ctx, name: str | None = None, image_location: str | Non
     bucket, key = split_location(image_location)
     taken = ctx.db.scalar(select(Image).where(Image.account_id == ctx.account_id,
                                               Image.name == name))
+    if taken is not None and taken.state == "deregistered":
+        ctx.db.delete(taken)             # a deregistered image gives its name back
+        ctx.db.flush()
+        taken = None
     if taken is not None:
         raise ClientError("InvalidAMIName.Duplicate",
                           f"AMI name {name} is already in use by AMI {taken.id}")
@@ -225,6 +264,7 @@ async def register_image(ctx, name: str | None = None, image_location: str | Non
         raw = await _read_location(ctx, bucket, key, manifest=True)
         try:
             man = mf.parse(raw)
+            check_signature(ctx, raw, man, f"{bucket}/{key}")
             mf.bundle_key(cloud_key(ctx), man, "ec2")
         except mf.ManifestError as exc:
             raise ClientError("InvalidManifest", f"The manifest {bucket}/{key} is not usable: "
@@ -235,7 +275,14 @@ async def register_image(ctx, name: str | None = None, image_location: str | Non
         kernel_id = kernel_id or man.kernel_id
         ramdisk_id = ramdisk_id or man.ramdisk_id
     else:
-        row.size_bytes = await _read_location(ctx, bucket, key, manifest=False)
+        row.size_bytes, row.digest, header = await _read_location(ctx, bucket, key,
+                                                                  manifest=False)
+        if row.size_bytes == 0:
+            raise InvalidParameterValue(f"The disk image {bucket}/{key} is empty")
+        unsafe = disk_format.unsafe_qcow2(header)
+        if unsafe:
+            raise InvalidParameterValue(f"The disk image {bucket}/{key} cannot be used: "
+                                        f"{unsafe}")
         row.source, row.image_type = "object", "machine"
         row.architecture = architecture or "x86_64"
     if row.image_type != "machine" and (kernel_id or ramdisk_id):
@@ -253,6 +300,9 @@ async def register_image(ctx, name: str | None = None, image_location: str | Non
     row.id = ids.ec2_id(ID_KIND[row.image_type])
     ctx.db.add(row)
     ctx.db.flush()
+    if block_device_mappings:
+        ebs_images.record_mappings(ctx, row, ebs_images.parse_mappings(block_device_mappings))
+        ctx.db.flush()
     return {"ImageId": row.id}
 
 
@@ -357,6 +407,8 @@ def describe_images(ctx, image_ids: list[str] | None = None, owners: list[str] |
     tags = _tags(ctx.db, ctx.account_id, sorted(found))
     items = [image_item(r, CLOUD_ACCOUNT if r.account_id == cloud else None, tags.get(r.id))
              for r in rows]
+    from eucalyptus.services.ec2 import ebs_images
+    ebs_images.decorate(ctx.db, items)
     items = filter_engine.apply(items, filters, IMAGE_FILTERS)
     page = pagination.ec2_page(items, max_results, next_token, key=lambda i: i["ImageId"],
                                scope="DescribeImages")
@@ -367,9 +419,12 @@ def describe_images(ctx, image_ids: list[str] | None = None, owners: list[str] |
 
 @operation
 def deregister_image(ctx, image_id: str, **_) -> dict:
-    """DeregisterImage: the owner removes the image (launch permissions go with it); the
-    bundle stays in Walrus. Instances already running are not affected."""
+    """DeregisterImage: the owner retires the image (see the module docstring); the bundle
+    stays in Walrus. Instances already running are not affected."""
     row = owned_image(ctx.db, ctx.account_id, image_id)
-    ctx.db.delete(row)
+    for grant in ctx.db.scalars(select(ImageLaunchPermission).where(
+            ImageLaunchPermission.image_id == row.id)).all():
+        ctx.db.delete(grant)
+    row.state, row.is_public = "deregistered", False
     ctx.db.flush()
     return {"Return": True}

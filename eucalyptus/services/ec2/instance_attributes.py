@@ -57,9 +57,14 @@ def describe_instance_attribute(ctx, instance_id: str | None = None,
         out["Groups"] = [{"GroupId": g, "GroupName": n}
                          for g, n in json.loads(res.security_groups or "[]")]
     elif attribute == "blockDeviceMapping":
-        out["BlockDeviceMappings"] = []
+        from eucalyptus.services.ec2.ebs_instances import decorate
+        item = {"InstanceId": row.id}
+        decorate(ctx.db, [item])
+        out["BlockDeviceMappings"] = item["BlockDeviceMappings"]
     else:
-        out["InstanceInitiatedShutdownBehavior"] = {"Value": "terminate"}
+        from eucalyptus.services.ec2.ebs_instances import root_device_of
+        behaviour = "stop" if root_device_of(ctx.db, row.id) else "terminate"
+        out["InstanceInitiatedShutdownBehavior"] = {"Value": behaviour}
     return out
 
 

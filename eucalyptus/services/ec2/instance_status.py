@@ -41,8 +41,10 @@ def _reason(text: str) -> dict | None:
     return {"Code": code, "Message": text if message else code}
 
 
-def instance_item(row: Instance, groups: list, tags: list[dict] | None = None) -> dict:
-    """One instance in the Instance shape of EC2's output."""
+def instance_item(row: Instance, groups: list, tags: list[dict] | None = None,
+                  public_ip: str = "") -> dict:
+    """One instance in the Instance shape of EC2's output (``public_ip``: its public
+    address, from ``addresses.public_ips_of``)."""
     item = {
         "InstanceId": row.id, "ImageId": row.image_id, "State": state_of(row.state),
         "PrivateDnsName": row.hostname, "PublicDnsName": "",
@@ -61,6 +63,9 @@ def instance_item(row: Instance, groups: list, tags: list[dict] | None = None) -
                        ("KeyName", row.key_name), ("PrivateIpAddress", row.private_ip)):
         if value:
             item[key] = value
+    if public_ip and row.state != "terminated":
+        from eucalyptus.services.ec2.addresses import public_dns
+        item["PublicIpAddress"], item["PublicDnsName"] = public_ip, public_dns(public_ip)
     reason = _reason(row.state_reason)
     if reason:
         item["StateReason"] = reason
@@ -72,12 +77,14 @@ def _groups(reservation: Reservation) -> list:
 
 
 def reservation_item(reservation: Reservation, rows: list[Instance],
-                     tag_map: dict[str, list[dict]]) -> dict:
+                     tag_map: dict[str, list[dict]], public_ips: dict | None = None) -> dict:
     groups = _groups(reservation)
+    public_ips = public_ips or {}
     return {"ReservationId": reservation.id, "OwnerId": reservation.account_id,
             "RequesterId": reservation.requester_id,
             "Groups": [{"GroupId": gid, "GroupName": name} for gid, name in groups],
-            "Instances": [instance_item(r, groups, tag_map.get(r.id)) for r in rows]}
+            "Instances": [instance_item(r, groups, tag_map.get(r.id), public_ips.get(r.id, ""))
+                          for r in rows]}
 
 
 INSTANCE_FILTERS: filter_engine.FilterTable = {
@@ -147,13 +154,17 @@ def describe_instances(ctx, instance_ids: list[str] | None = None,
                                           "parameter maxResults")
     rows, reservations = _account_rows(ctx, instance_ids)
     tag_map = tags.tags_of(ctx.db, ctx.account_id, [r.id for r in rows])
+    from eucalyptus.services.ec2.addresses import public_ips_of
+    public_ips = public_ips_of(ctx.db, [r.id for r in rows])
     items = []
     for row in rows:
         res = reservations[row.reservation_id]
-        item = instance_item(row, _groups(res), tag_map.get(row.id))
+        item = instance_item(row, _groups(res), tag_map.get(row.id), public_ips.get(row.id, ""))
         item.update(_ReservationId=res.id, _OwnerId=res.account_id,
                     _RequesterId=res.requester_id, _ClientToken=res.client_token or "")
         items.append(item)
+    from eucalyptus.services.ec2.ebs_instances import decorate
+    decorate(ctx.db, items)
     items = filter_engine.apply(items, filters, INSTANCE_FILTERS)
     grouped: dict[str, list[dict]] = {}
     for item in items:

@@ -10,7 +10,9 @@ when fewer fit) and records the ones placed, pending. A ClientToken seen before 
 account returns that reservation again and launches nothing. The cluster then boots them in
 the background and ``clc.instance_sync`` carries their states into the records.
 
-All instances are instance-store backed: Stop/StartInstances are IncorrectInstanceState.
+Instances of EBS-backed images boot from volumes made at launch and may stop and start
+again (``ebs_instances``); Stop/StartInstances of instance-store ones are
+IncorrectInstanceState.
 """
 from __future__ import annotations
 
@@ -28,14 +30,15 @@ from eucalyptus import ids
 from eucalyptus.aws.dispatch import operation
 from eucalyptus.cc.instance_messages import (InstanceIds, InstanceLaunch, InstanceViews,
                                              LaunchReply, LaunchRequest, NodeKeys)
-from eucalyptus.clc import properties
+from eucalyptus.clc import clusters, properties
 from eucalyptus.clc.instance_sync import USER_SHUTDOWN, cluster_call
 from eucalyptus.clc.launch_images import image_refs
 from eucalyptus.db.compute import Instance, Reservation
 from eucalyptus.db.schema import InstanceType, utcnow
 from eucalyptus.errors import (ClientError, InvalidParameterValue, MissingParameter,
                                NotFound, ServerError, ServiceError)
-from eucalyptus.services.ec2 import images, keypairs, tags
+from eucalyptus.services.ec2 import addresses, ebs_instances, images, keypairs, tags
+from eucalyptus.services.ec2 import security_groups as group_service
 from eucalyptus.services.ec2.instance_status import reservation_item
 
 log = logging.getLogger("eucalyptus.ec2.instances")
@@ -72,21 +75,6 @@ def owned_instances(session, account_id: str, instance_ids: list[str] | None) ->
 def default_group_id(account_id: str) -> str:
     """The id of the account's ``default`` security group (stable per account)."""
     return "sg-" + hashlib.sha256(f"default:{account_id}".encode()).hexdigest()[:8]
-
-
-def _groups(account_id: str, names: list[str] | None, group_ids: list[str] | None) -> list:
-    """[[id, name]] of the groups asked for (the account's ``default`` group when none);
-    InvalidGroup.NotFound for others (security groups of their own come later)."""
-    default = [default_group_id(account_id), "default"]
-    for name in names or []:
-        if name != "default":
-            raise ClientError("InvalidGroup.NotFound",
-                              f"The security group '{name}' does not exist")
-    for gid in group_ids or []:
-        if gid != default[0]:
-            raise ClientError("InvalidGroup.NotFound",
-                              f"The security group '{gid}' does not exist")
-    return [default]
 
 
 def _boot_image(session, account_id: str, image_id: str, kind: str) -> images.Image:
@@ -136,7 +124,8 @@ def _quota(ctx, min_count: int, max_count: int) -> int:
 
 
 def _metadata(ctx, image, kernel, ramdisk, itype: str, key_name, public_key, user_data: str,
-              groups: list, reservation_id: str, index: int, zone: str) -> dict:
+              groups: list, reservation_id: str, index: int, zone: str,
+              public_ip: str = "") -> dict:
     doc = {"ami-id": image.id, "ami-launch-index": str(index),
            "ami-manifest-path": image.location, "instance-type": itype,
            "reservation-id": reservation_id, "instance-action": "none",
@@ -154,6 +143,9 @@ def _metadata(ctx, image, kernel, ramdisk, itype: str, key_name, public_key, use
         doc["public-keys"] = {key_name: public_key}
     if user_data:
         doc["user-data"] = user_data
+    if public_ip:
+        doc["public-ipv4"] = public_ip
+        doc["public-hostname"] = addresses.public_dns(public_ip)
     return doc
 
 
@@ -161,7 +153,10 @@ def _reservation_output(ctx, reservation: Reservation) -> dict:
     rows = ctx.db.scalars(select(Instance).where(
         Instance.reservation_id == reservation.id).order_by(Instance.launch_index)).all()
     tag_map = tags.tags_of(ctx.db, ctx.account_id, [r.id for r in rows])
-    return reservation_item(reservation, rows, tag_map)
+    out = reservation_item(reservation, rows, tag_map,
+                           addresses.public_ips_of(ctx.db, [r.id for r in rows]))
+    ebs_instances.decorate(ctx.db, out["Instances"])
+    return out
 
 
 # -- RunInstances -----------------------------------------------------------------------------
@@ -175,7 +170,8 @@ async def run_instances(ctx, image_id: str | None = None, min_count: int | None 
                         security_group_ids: list[str] | None = None,
                         kernel_id: str | None = None, ramdisk_id: str | None = None,
                         disable_api_termination: bool | None = None,
-                        tag_specifications: list[dict] | None = None, **_) -> dict:
+                        tag_specifications: list[dict] | None = None,
+                        block_device_mappings: list[dict] | None = None, **_) -> dict:
     """RunInstances (see the module docstring)."""
     if not image_id:
         raise MissingParameter("The request must contain the parameter ImageId")
@@ -198,9 +194,10 @@ async def run_instances(ctx, image_id: str | None = None, min_count: int | None 
     public_key = keypairs.public_key_of(ctx.db, ctx.account_id, key_name) if key_name else ""
     data = _user_data(user_data)
     zone = (placement or {}).get("AvailabilityZone") or ctx.settings.zone
-    if zone != ctx.settings.zone:
+    if zone not in clusters.zones(ctx.component):
         raise InvalidParameterValue(f"Invalid availability zone: [{zone}]")
-    groups = _groups(ctx.account_id, security_groups, security_group_ids)
+    groups = group_service.groups_for_launch(
+        ctx.db, ctx.account_id, security_groups, security_group_ids, ctx.component)
     kernel_id = kernel_id or image.kernel_id
     ramdisk_id = ramdisk_id or (image.ramdisk_id if kernel_id == image.kernel_id else None)
     kernel = _boot_image(ctx.db, ctx.account_id, kernel_id, "kernel") if kernel_id else None
@@ -208,23 +205,41 @@ async def run_instances(ctx, image_id: str | None = None, min_count: int | None 
     if ramdisk is not None and kernel is None:
         raise InvalidParameterValue("A ramdisk needs a kernel")
     count = _quota(ctx, min_count, max_count)
+    planned = ebs_instances.plan(ctx, image, block_device_mappings)
+    ebs = ebs_instances.EbsLaunch(ctx, planned, zone) if planned else None
+    ebs_root = ebs is not None and any(p.root for p in planned)
 
-    keys = await cluster_call(ctx.component, "cluster/nodes/keys", None, NodeKeys, timeout=30)
+    keys = await cluster_call(ctx.component, "cluster/nodes/keys", None, NodeKeys, timeout=30,
+                              zone=zone)
     if not keys.keys:
         raise ServerError("InsufficientInstanceCapacity",
                           f"There is no node in zone {zone} to run instances on.")
-    boots = [("kernel", kernel), ("ramdisk", ramdisk)] if kernel else [("disk", image)]
+    boots = [("kernel", kernel), ("ramdisk", ramdisk)] if kernel else \
+        ([] if ebs_root else [("disk", image)])
     refs = await image_refs(ctx, [(role, row) for role, row in boots if row is not None],
                             keys.keys)
     reservation_id = ids.ec2_id("reservation")
-    launches = [InstanceLaunch(ids.ec2_id("instance"), _metadata(
-        ctx, image, kernel, ramdisk, itype, key_name, public_key, data, groups,
-        reservation_id, i, zone)) for i in range(count)]
-    cmdline = _cmdline(ctx) if kernel else ""
-    reply = await cluster_call(ctx.component, "cluster/instances/run", LaunchRequest(
-        launches, min_count, reservation_id, ctx.account_id, itype, size.vcpus,
-        size.memory_mib, size.disk_gib, refs, cmdline, zone), LaunchReply, timeout=120)
+    publics = addresses.reserve_for_launch(ctx, count)
     try:
+        launches = [InstanceLaunch(ids.ec2_id("instance"), _metadata(
+            ctx, image, kernel, ramdisk, itype, key_name, public_key, data, groups,
+            reservation_id, i, zone, publics[i] if i < len(publics) else ""))
+            for i in range(count)]
+        if ebs is not None:
+            await ebs.prepare(launches)
+        cmdline = _cmdline(ctx) if kernel else ""
+        reply = await cluster_call(ctx.component, "cluster/instances/run", LaunchRequest(
+            launches, min_count, reservation_id, ctx.account_id, itype, size.vcpus,
+            size.memory_mib, size.disk_gib, refs, cmdline, zone,
+            groups=[gid for gid, _name in groups]), LaunchReply, timeout=120, zone=zone)
+    except BaseException:
+        addresses.unreserve(ctx.component, publics)
+        if ebs is not None:
+            await ebs.undo()
+        raise
+    try:
+        if ebs is not None:
+            await ebs.finish(reply)
         return _record(ctx, reply, launches, reservation_id, client_token, groups, image,
                        kernel, ramdisk, itype, key_name, data, zone,
                        bool(disable_api_termination), tag_specifications)
@@ -232,10 +247,14 @@ async def run_instances(ctx, image_id: str | None = None, min_count: int | None 
         placed = [p.instance_id for p in reply.instances]
         try:
             await cluster_call(ctx.component, "cluster/instances/terminate",
-                               InstanceIds(placed), InstanceViews)
+                               InstanceIds(placed), InstanceViews, zone=zone)
         except ServiceError as exc:
             log.error("could not undo the launch of %s: %s", placed, exc.message)
+        if ebs is not None:
+            await ebs.undo()
         raise
+    finally:
+        addresses.unreserve(ctx.component, publics)
 
 
 def _cmdline(ctx) -> str:
@@ -267,6 +286,9 @@ def _record(ctx, reply: LaunchReply, launches, reservation_id, client_token, gro
             mac=p.mac, hostname=p.hostname, state="pending", launched_at=now, changed_at=now,
             reported_at=now))
     ctx.db.flush()
+    given = {launch.instance_id: launch.metadata["public-ipv4"] for launch in launches
+             if launch.instance_id in placed and launch.metadata.get("public-ipv4")}
+    addresses.record_launch(ctx.db, ctx.component, ctx.account_id, given)
     tags.apply_tag_specifications(ctx.db, ctx.account_id, tag_specs,
                                   {iid: "instance" for iid in placed})
     ctx.db.flush()
@@ -291,28 +313,29 @@ async def terminate_instances(ctx, instance_ids: list[str] | None = None, **_) -
                               f"The instance '{row.id}' may not be terminated. Modify its "
                               "'disableApiTermination' instance attribute and try again.")
     previous = {r.id: r.state for r in rows}
-    live = [r.id for r in rows if r.state != "terminated"]
+    live = [r.id for r in rows if r.state != "terminated"]     # stopped ones: nothing runs
     views = {}
-    if live:
+    for zone, ids in clusters.group_by_zone(r for r in rows if r.state != "terminated").items():
         try:
             got = await cluster_call(ctx.component, "cluster/instances/terminate",
-                                     InstanceIds(live), InstanceViews)
-            views = {v.instance_id: v for v in got.instances}
+                                     InstanceIds(ids), InstanceViews, zone=zone)
+            views.update({v.instance_id: v for v in got.instances})
         except ServiceError as exc:
-            log.warning("terminate %s: %s", live, exc.message)
+            log.warning("terminate %s: %s", ids, exc.message)
     now = utcnow()
     for row in rows:
         if row.state == "terminated":
             continue
         view = views.get(row.id)
-        row.state = "terminated" if view is not None and view.state == "terminated" \
-            else "shutting-down"
+        row.state = "terminated" if (view is not None and view.state == "terminated") \
+            or previous[row.id] == "stopped" else "shutting-down"
         row.state_reason = USER_SHUTDOWN
         row.transition_reason = f"User initiated ({now:%Y-%m-%d %H:%M:%S} GMT)"
         row.changed_at = now
         if row.state == "terminated":
             row.terminated_at = now
     ctx.db.flush()
+    addresses.release_for(ctx.db, ctx.component, live)
     return {"TerminatingInstances": [
         {"InstanceId": r.id, "CurrentState": _state(r.state),
          "PreviousState": _state(previous[r.id])} for r in rows]}
@@ -322,31 +345,28 @@ async def terminate_instances(ctx, instance_ids: list[str] | None = None, **_) -
 async def reboot_instances(ctx, instance_ids: list[str] | None = None, **_) -> dict:
     """RebootInstances: running instances reboot (a real guest reset); others are left."""
     rows = owned_instances(ctx.db, ctx.account_id, instance_ids)
-    running = [r.id for r in rows if r.state == "running"]
-    if running:
-        await cluster_call(ctx.component, "cluster/instances/reboot", InstanceIds(running),
-                           InstanceViews)
+    running = [r for r in rows if r.state == "running"]
+    for zone, ids in clusters.group_by_zone(running).items():
+        await cluster_call(ctx.component, "cluster/instances/reboot", InstanceIds(ids),
+                           InstanceViews, zone=zone)
     return {}
 
 
-def _not_ebs(row: Instance) -> ClientError:
-    return ClientError("IncorrectInstanceState",
-                       f"The instance '{row.id}' is not an EBS-backed instance: its root "
-                       "device type is instance-store.")
+@operation
+def stop_instances(ctx, instance_ids: list[str] | None = None, force: bool | None = None,
+                   **_) -> dict:
+    """StopInstances: EBS-backed instances stop (``ebs_instances``); instance-store roots
+    cannot (IncorrectInstanceState)."""
+    rows = owned_instances(ctx.db, ctx.account_id, instance_ids)
+    return ebs_instances.stop(ctx, rows, bool(force))
 
 
 @operation
-def stop_instances(ctx, instance_ids: list[str] | None = None, **_) -> dict:
-    """StopInstances: instance-store roots cannot stop (IncorrectInstanceState)."""
+async def start_instances(ctx, instance_ids: list[str] | None = None, **_) -> dict:
+    """StartInstances: stopped EBS-backed instances start again (``ebs_instances``);
+    instance-store roots never stop, so never start (IncorrectInstanceState)."""
     rows = owned_instances(ctx.db, ctx.account_id, instance_ids)
-    raise _not_ebs(rows[0])
-
-
-@operation
-def start_instances(ctx, instance_ids: list[str] | None = None, **_) -> dict:
-    """StartInstances: instance-store roots never stop, so never start (IncorrectInstanceState)."""
-    rows = owned_instances(ctx.db, ctx.account_id, instance_ids)
-    raise _not_ebs(rows[0])
+    return await ebs_instances.start(ctx, rows)
 
 
 @operation
@@ -360,7 +380,7 @@ async def get_console_output(ctx, instance_id: str | None = None, latest: bool |
     from eucalyptus.nc.messages import ConsoleOutput
     try:
         console = await cluster_call(ctx.component, "cluster/instances/console",
-                                     InstanceIds([row.id]), ConsoleOutput)
+                                     InstanceIds([row.id]), ConsoleOutput, zone=row.zone)
     except NotFound:
         return out
     out["Output"] = console.output

@@ -44,6 +44,24 @@ def _key_pair_exists(session, account_id: str, rid: str) -> bool:
         KeyPair.id == rid, KeyPair.account_id == account_id)) is not None
 
 
+def _security_group_exists(session, account_id: str, rid: str) -> bool:
+    from eucalyptus.services.ec2.security_groups import group_exists
+    return group_exists(session, account_id, rid)
+
+
+def _security_group_rule_exists(session, account_id: str, rid: str) -> bool:
+    from eucalyptus.db.network import SecurityGroupRule
+    return session.scalar(select(SecurityGroupRule.id).where(
+        SecurityGroupRule.id == rid, SecurityGroupRule.account_id == account_id)) is not None
+
+
+def _elastic_ip_exists(session, account_id: str, rid: str) -> bool:
+    from eucalyptus.db.network import PublicAddress
+    return session.scalar(select(PublicAddress.public_ip).where(
+        PublicAddress.allocation_id == rid, PublicAddress.account_id == account_id,
+        PublicAddress.auto_assigned.is_(False))) is not None
+
+
 Exists = Callable[[object, str, str], bool]
 #: id prefix -> (resource type, existence check, NotFound code)
 RESOURCE_KINDS: dict[str, tuple[str, Exists, str]] = {
@@ -55,6 +73,10 @@ RESOURCE_KINDS: dict[str, tuple[str, Exists, str]] = {
     "eri": ("image", _image_exists, "InvalidAMIID.NotFound"),
     "ari": ("image", _image_exists, "InvalidAMIID.NotFound"),
     "key": ("key-pair", _key_pair_exists, "InvalidKeyPair.NotFound"),
+    "sg": ("security-group", _security_group_exists, "InvalidGroup.NotFound"),
+    "sgr": ("security-group-rule", _security_group_rule_exists,
+            "InvalidSecurityGroupRuleId.NotFound"),
+    "eipalloc": ("elastic-ip", _elastic_ip_exists, "InvalidAllocationID.NotFound"),
 }
 _ALIAS = {"ami": "emi", "aki": "eki", "ari": "eri"}
 

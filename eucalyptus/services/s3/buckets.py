@@ -56,6 +56,17 @@ def load_bucket(ctx, name: str) -> Bucket:
     return bucket
 
 
+def read_bucket(ctx, name: str):
+    """A read-only ``records.BucketRecord`` of bucket ``name`` for handlers that do not change
+    it (cheaper than the ORM row); NoSuchBucket when there is none."""
+    from eucalyptus.services.s3 import records
+
+    bucket = records.bucket(ctx.db, name) if name else None
+    if bucket is None:
+        raise no_such_bucket(name)
+    return bucket
+
+
 def owner_of(ctx, account_id: str) -> dict[str, str]:
     """The ``Owner`` element (canonical id, display name) of an account, cached per request."""
     cache = ctx.extra.setdefault("owners", {})

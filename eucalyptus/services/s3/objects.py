@@ -19,9 +19,9 @@ from eucalyptus.aws.dispatch import operation
 from eucalyptus.db.objects import Bucket, ObjectVersion
 from eucalyptus.db.schema import utcnow
 from eucalyptus.drivers.objects.base import BlobNotFound
-from eucalyptus.services.s3 import access, checksums, ingest, versioning
+from eucalyptus.services.s3 import access, checksums, ingest, records, versioning
 from eucalyptus.services.s3 import metadata as objmeta
-from eucalyptus.services.s3.buckets import load_bucket
+from eucalyptus.services.s3.buckets import load_bucket, read_bucket
 from eucalyptus.services.s3.errors import (invalid_argument, invalid_request, malformed_xml,
                                            no_such_key, no_such_version, s3_error)
 from eucalyptus.services.s3.preconditions import FileSlice, decide
@@ -41,16 +41,18 @@ def quoted(etag: str) -> str:
 
 
 def find_version(ctx, bucket: Bucket, key: str, version_id: str | None = None,
-                 *, for_read: bool = True) -> ObjectVersion:
+                 *, for_read: bool = True, readonly: bool = False) -> ObjectVersion:
     """The version asked for (latest when ``version_id`` is None).
 
     NoSuchKey / NoSuchVersion when absent; a delete marker as latest is NoSuchKey with
     ``x-amz-delete-marker``; a delete marker asked for by id is MethodNotAllowed (405) for
-    reads."""
+    reads. ``readonly`` answers a ``records.VersionRecord`` (for callers that change nothing)
+    instead of the ORM row."""
     query = select(ObjectVersion).where(ObjectVersion.bucket == bucket.name,
                                         ObjectVersion.key == key)
     if version_id is None:
-        row = ctx.db.scalars(query.where(ObjectVersion.is_latest.is_(True))).first()
+        row = (records.latest(ctx.db, bucket.name, key) if readonly else
+               ctx.db.scalars(query.where(ObjectVersion.is_latest.is_(True))).first())
         if row is None:
             raise no_such_key(key)
         if row.delete_marker:
@@ -60,7 +62,8 @@ def find_version(ctx, bucket: Bucket, key: str, version_id: str | None = None,
                 error.headers["x-amz-version-id"] = row.version_id
             raise error
         return row
-    row = ctx.db.scalars(query.where(ObjectVersion.version_id == version_id)).first()
+    row = (records.version(ctx.db, bucket.name, key, version_id) if readonly else
+           ctx.db.scalars(query.where(ObjectVersion.version_id == version_id)).first())
     if row is None:
         if version_id != versioning.NULL and not version_id.replace("-", "").isalnum():
             raise invalid_argument("Invalid version id specified", "versionId", version_id)
@@ -117,7 +120,7 @@ def new_version(ctx, bucket: Bucket, key: str, received: ingest.Received | None,
 async def put_object(ctx, bucket, key, body=None, content_md5=None, metadata=None,
                      if_match=None, if_none_match=None, storage_class=None, tagging=None,
                      **params):
-    row = load_bucket(ctx, bucket)
+    row = read_bucket(ctx, bucket)
     check_key(key)
     access.authorize(ctx, "s3:PutObject", row, key)
     raw_headers = ctx.extra.get("headers", {})
@@ -168,10 +171,10 @@ def _read_output(ctx, bucket: Bucket, row: ObjectVersion, params: dict) -> dict[
 
 
 async def _serve(ctx, bucket_name, key, version_id, params, *, with_body: bool) -> dict:
-    bucket = load_bucket(ctx, bucket_name)
+    bucket = read_bucket(ctx, bucket_name)
     action = "s3:GetObjectVersion" if version_id else "s3:GetObject"
     for attempt in range(3):
-        row = find_version(ctx, bucket, key, version_id)
+        row = find_version(ctx, bucket, key, version_id, readonly=True)
         access.authorize(ctx, action, bucket, row)
         out = _read_output(ctx, bucket, row, params)
         decision = decide(etag=row.etag, last_modified=row.last_modified, size=row.size,
@@ -194,7 +197,7 @@ async def _serve(ctx, bucket_name, key, version_id, params, *, with_body: bool) 
         try:
             handle = blob_store(ctx).open(row.blob) if row.blob else None
         except BlobNotFound:
-            ctx.db.expire_all()      # overwritten meanwhile: read the new row
+            ctx.db.commit()          # overwritten meanwhile: read the new row afresh
             continue
         if handle is None:
             out["Body"] = b""

@@ -50,7 +50,7 @@ def lock_key(session: Session, bucket: str, key: str) -> None:
         raw = connection.connection.dbapi_connection
         if not raw.in_transaction:
             _hold_process_writer(session)
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            raw.execute("BEGIN IMMEDIATE")
 
 
 _PROCESS_WRITER = threading.Lock()
@@ -87,9 +87,6 @@ def _hold_process_writer(session: Session) -> None:
         _PROCESS_WRITER.release()
         raise
     session.info["process_writer"] = fd if fd is not None else -1
-    if not session.info.get("process_writer_hooked"):
-        session.info["process_writer_hooked"] = True
-        event.listen(session, "after_transaction_end", _transaction_ended)
 
 
 def _transaction_ended(session: Session, transaction) -> None:
@@ -99,6 +96,12 @@ def _transaction_ended(session: Session, transaction) -> None:
             if fd >= 0:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             _PROCESS_WRITER.release()
+
+
+# Every session's transaction end releases the writer queue if that session holds it (other
+# sessions pay one dictionary lookup); one listener for the process, made at import so it
+# precedes every session.
+event.listen(Session, "after_transaction_end", _transaction_ended)
 
 
 def release(ctx) -> None:

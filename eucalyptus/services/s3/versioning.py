@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from eucalyptus.aws.dispatch import operation
 from eucalyptus.db.objects import Bucket, ObjectVersion
-from eucalyptus.services.s3 import access
+from eucalyptus.services.s3 import access, records
 from eucalyptus.services.s3.buckets import load_bucket
 from eucalyptus.services.s3.errors import malformed_xml
 from eucalyptus.services.s3.storage import defer_blob_delete, lock_key
@@ -41,23 +41,17 @@ def latest(session, bucket: str, key: str) -> ObjectVersion | None:
 
 
 def install(ctx, bucket: Bucket, row: ObjectVersion) -> None:
-    """Make ``row`` (not yet added) the latest version of its key."""
+    """Make ``row`` (a transient ``ObjectVersion``, never added to the session) the latest
+    version of its key: earlier "null" versions go (their blobs after commit) when ``row`` is
+    one, the previous latest version stops being the latest, ``row`` is inserted."""
     session = ctx.db
     lock_key(session, bucket.name, row.key)
-    session.execute(update(ObjectVersion).where(
-        ObjectVersion.bucket == bucket.name, ObjectVersion.key == row.key,
-        ObjectVersion.is_latest.is_(True)).values(is_latest=False)
-        .execution_options(synchronize_session=False))
     if row.version_id == NULL:
-        for old in session.scalars(select(ObjectVersion).where(
-                ObjectVersion.bucket == bucket.name, ObjectVersion.key == row.key,
-                ObjectVersion.version_id == NULL)):
-            defer_blob_delete(ctx, old.blob)
-            session.delete(old)
-        session.flush()
+        for blob in records.delete_null_versions(session, bucket.name, row.key, NULL):
+            defer_blob_delete(ctx, blob)
+    records.retire_latest(session, bucket.name, row.key)
     row.is_latest = True
-    session.add(row)
-    session.flush()
+    records.insert_version(session, row)
 
 
 def remove(ctx, bucket: Bucket, row: ObjectVersion) -> None:
