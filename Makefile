@@ -58,6 +58,10 @@ bench-launch: venv
 bench-ebs: venv
 	$(VENV)/bin/python -m bench.ebs $(BENCH_ARGS)
 
+.PHONY: bench-images
+bench-images: venv
+	$(VENV)/bin/python -m bench.images $(BENCH_ARGS)
+
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt | apt-run

@@ -65,6 +65,52 @@ def admin_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "eucalyptus.cli.admin", *args]
 
 
+
+def kill_qemu_processes_of(directory: Path) -> None:
+    """SIGKILL, by PID, the qemu-* processes (QEMU guests, the storage controller's NBD
+    export daemons) whose command line names a file below ``directory``: they outlive the
+    components that started them by design."""
+    mine = str(directory) + "/"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if mine in argv and Path(argv.split("\0", 1)[0]).name.startswith("qemu-"):
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+
+def terminate_processes(procs, timeout: float) -> None:
+    """SIGTERM each still-running ``subprocess.Popen`` of ``procs``, then wait up to
+    ``timeout`` seconds for each; one that has not exited by then is SIGKILLed."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+def remove_network_of(data_dir: Path, label: str) -> None:
+    """Remove the instance network of the cloud or zone at ``data_dir`` when its namespace
+    is still there; a failure is printed (naming ``label``), never raised, so that a clean-up
+    does not hide the test's result."""
+    from eucalyptus.cc.vnet.manager import namespace_name, remove_cloud_network
+    if Path(f"/run/netns/{namespace_name(data_dir)}").exists():
+        try:
+            remove_cloud_network(data_dir)
+        except Exception as failed:
+            print(f"could not remove the network of {label}: {failed}")
+
 class CloudStartError(AssertionError):
     pass
 
@@ -136,30 +182,12 @@ class Cloud:
         return self.proc.returncode
 
     def stop_leftovers(self) -> None:
-        """Kill, by PID, the detached processes this cloud started that outlive ``up`` by
-        design (QEMU guests, the storage controller's NBD export daemons): those whose
-        command line names a file of this cloud's data directory."""
-        mine = str(self.data_dir.resolve()) + "/"
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                argv = (proc / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if mine in argv and Path(argv.split("\0", 1)[0]).name.startswith("qemu-"):
-                try:
-                    os.kill(int(proc.name), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        """Kill the detached processes this cloud started that outlive ``up`` by design
+        (see ``kill_qemu_processes_of``)."""
+        kill_qemu_processes_of(self.data_dir.resolve())
 
     def remove_network(self) -> None:
-        from eucalyptus.cc.vnet.manager import namespace_name, remove_cloud_network
-        if Path(f"/run/netns/{namespace_name(self.data_dir)}").exists():
-            try:
-                remove_cloud_network(self.data_dir)
-            except Exception as failed:       # a clean-up must not hide the test's result
-                print(f"could not remove the network of {self.data_dir}: {failed}")
+        remove_network_of(self.data_dir, str(self.data_dir))
 
     # -- what tests use ---------------------------------------------------------------------
     @property

@@ -166,19 +166,8 @@ class ImageFetcher:
         if len(source.part_urls) != 1 or source.size <= 0:
             raise errors.InvalidParameterValue(
                 f"image {source.image_id}: a disk object needs one URL and its size")
-        target = self.cache.temp_file()
-        try:
-            download_object(source.part_urls[0], target, source.size, source.etag,
-                            self.timeout)
-        except BundleError as exc:
-            target.unlink(missing_ok=True)
-            raise errors.ServerError("InternalError",
-                                     f"image {source.image_id} failed verification: {exc}"
-                                     ) from None
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        return self.cache.put(source.cache_key, target, verify=False)
+        return self._cached(source, lambda target: download_object(
+            source.part_urls[0], target, source.size, source.etag, self.timeout))
 
     def _fetch(self, source: ImageSource) -> Path:
         if not source.manifest:
@@ -193,9 +182,16 @@ class ImageFetcher:
                 f"image {source.image_id}: {len(man.parts)} parts, "
                 f"{len(source.part_urls)} URLs")
         urls = {p.filename: u for p, u in zip(man.parts, source.part_urls)}
+        return self._cached(source, lambda target: unbundle(
+            man, _url_parts(urls, self.timeout), aes_key, iv, target))
+
+    def _cached(self, source: ImageSource, write) -> Path:
+        """``write(target)`` fills a new temporary file of the cache, which then becomes the
+        cache's entry of ``source``; a BundleError (the image failed verification) is an
+        InternalError, and the temporary file is removed on any failure."""
         target = self.cache.temp_file()
         try:
-            unbundle(man, _url_parts(urls, self.timeout), aes_key, iv, target)
+            write(target)
         except BundleError as exc:
             target.unlink(missing_ok=True)
             raise errors.ServerError("InternalError",

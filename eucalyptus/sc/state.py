@@ -21,33 +21,25 @@ from eucalyptus.sc.messages import SnapshotInfo, VolumeInfo
 
 
 @dataclass
-class VolumeRecord:
-    """A volume and, while it is exported, the export's endpoint (``Endpoint.to_dict``)."""
-    volume_id: str
-    size_gib: int
-    state: str
-    reason: str = ""
-    snapshot_id: str = ""
-    exported_to: str = ""
+class VolumeRecord(VolumeInfo):
+    """A volume (the fields of ``VolumeInfo``) and, while it is exported, the export's
+    endpoint (``Endpoint.to_dict``)."""
     endpoint: dict[str, Any] = field(default_factory=dict)
 
     def info(self) -> VolumeInfo:
-        return VolumeInfo(volume_id=self.volume_id, size_gib=self.size_gib, state=self.state,
-                          reason=self.reason, snapshot_id=self.snapshot_id,
-                          exported_to=self.exported_to)
+        return _as_message(VolumeInfo, self)
 
 
-@dataclass
-class SnapshotRecord:
-    snapshot_id: str
-    volume_id: str
-    state: str
-    progress: int
-    size_gib: int
-    reason: str = ""
+class SnapshotRecord(SnapshotInfo):
+    """A snapshot: the fields of ``SnapshotInfo``."""
 
     def info(self) -> SnapshotInfo:
-        return SnapshotInfo(**dataclasses.asdict(self))
+        return _as_message(SnapshotInfo, self)
+
+
+def _as_message(cls, record):
+    """A ``cls`` (a message dataclass) with the values of ``record``'s fields of ``cls``."""
+    return cls(**{f.name: getattr(record, f.name) for f in dataclasses.fields(cls)})
 
 
 class ScState:

@@ -7,34 +7,22 @@ and the AWS CLI."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.api.test_instances import FAKE_NODE, register_bundles, wait_states
+from tests import polling
+from tests.api.test_instances import code_of, start_compute, wait_states
 from tests.api.test_security_groups import new_account
-from tests.cloud_fixture import Cloud
 
 POOL = [f"10.88.0.{n}" for n in range(50, 56)]
 
 
 @pytest.fixture(scope="module")
 def compute(tmp_path_factory):
-    work = tmp_path_factory.mktemp("addresses")
-    cloud = Cloud.start(work / "data", {**FAKE_NODE, "EUCA_VNET_PUBLICIPS":
-                                        f"{POOL[0]}-{POOL[-1]}"})
-    try:
-        cloud.images = register_bundles(cloud, work, "addr-images")
-        yield cloud
-    finally:
-        cloud.stop()
-
-
-def code_of(call, *args, **kwargs) -> str:
-    with pytest.raises(ClientError) as info:
-        call(*args, **kwargs)
-    return info.value.response["Error"]["Code"]
+    cloud = start_compute(tmp_path_factory, "addresses", "addr-images",
+                          {"EUCA_VNET_PUBLICIPS": f"{POOL[0]}-{POOL[-1]}"})
+    yield cloud
+    cloud.stop()
 
 
 def launch(cloud, count: int = 1, **kw) -> list[str]:
@@ -68,14 +56,7 @@ def cc_assignments(cloud) -> dict[str, str]:
 
 
 def wait_for(check, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    return polling.wait_for(check, timeout, what, interval=0.1)
 
 
 def test_automatic_address_follows_the_instance(compute):

@@ -57,16 +57,26 @@ def register_bundles(cloud, work: Path, bucket: str, tamper: bool = False) -> di
     return ids
 
 
+def start_compute(tmp_path_factory, name: str, bucket: str,
+                  env: dict[str, str] | None = None) -> Cloud:
+    """A cloud whose node boots nothing (FAKE_NODE plus ``env``) in a new temporary directory
+    ``name`` (``.work``), with the test bundles registered from ``bucket`` (``.images``)."""
+    work = tmp_path_factory.mktemp(name)
+    cloud = Cloud.start(work / "data", {**FAKE_NODE, **(env or {})})
+    try:
+        cloud.images = register_bundles(cloud, work, bucket)
+    except BaseException:
+        cloud.stop()
+        raise
+    cloud.work = work
+    return cloud
+
+
 @pytest.fixture(scope="module")
 def compute(tmp_path_factory):
-    work = tmp_path_factory.mktemp("compute")
-    cloud = Cloud.start(work / "data", FAKE_NODE)
-    try:
-        cloud.images = register_bundles(cloud, work, "inst-images")
-        cloud.work = work
-        yield cloud
-    finally:
-        cloud.stop()
+    cloud = start_compute(tmp_path_factory, "compute", "inst-images")
+    yield cloud
+    cloud.stop()
 
 
 def code_of(call, *args, **kwargs) -> str:

@@ -10,22 +10,10 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 
 from tests.api.test_instances import FAKE_NODE, register_bundles, wait_states
-
-
-def _wait(check, timeout: float, what: str):
-    """Poll ``check()`` until it returns something truthy; AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+from tests.polling import wait_for
 
 
 def _instance(ec2, iid: str) -> dict:
@@ -46,8 +34,8 @@ def test_frozen_node_marks_instance_unreachable_then_recovers(cloud_factory, tmp
     os.kill(nc_pid, signal.SIGSTOP)
     try:
         # CC poll timeout (5 s) + CLC grace (max(3 * polling, 10) s) + sync intervals.
-        lost = _wait(lambda: (lambda i: i if "StateReason" in i else None)(_instance(ec2, iid)),
-                     60, "the unreachable reason")
+        lost = wait_for(lambda: (lambda i: i if "StateReason" in i else None)(_instance(ec2, iid)),
+                        60, "the unreachable reason")
         assert lost["StateReason"]["Code"] == "Server.InternalError"
         assert "does not answer" in lost["StateReason"]["Message"]
         assert lost["State"]["Name"] == "running"   # last known state kept, not invented
@@ -56,8 +44,8 @@ def test_frozen_node_marks_instance_unreachable_then_recovers(cloud_factory, tmp
     finally:
         os.kill(nc_pid, signal.SIGCONT)
 
-    back = _wait(lambda: (lambda i: i if "StateReason" not in i else None)(_instance(ec2, iid)),
-                 60, "the reason to clear once the node answers")
+    back = wait_for(lambda: (lambda i: i if "StateReason" not in i else None)(_instance(ec2, iid)),
+                    60, "the reason to clear once the node answers")
     assert back["State"]["Name"] == "running"
     status = ec2.describe_instance_status(InstanceIds=[iid])["InstanceStatuses"][0]
     assert status["SystemStatus"]["Status"] == "ok"

@@ -4,7 +4,6 @@ sweeper observed at work on a private cloud whose lifecycle "day" lasts two seco
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 
 import pytest
@@ -12,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eucalyptus.drivers import objects as blob_drivers
+from tests import polling
 
 CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"})
 
@@ -69,14 +69,7 @@ def test_configuration_round_trip_and_errors(cloud):
 
 
 def wait_for(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
+    return polling.wait_for(check, timeout, what)
 
 
 def test_sweeper_expires_objects_versions_markers_and_uploads(cloud_factory):

@@ -10,6 +10,7 @@ of the bundles it registers.
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from eucalyptus.cli.accounts import ACCOUNT_ADMIN, delegate_to
+from tests import polling
 from tests.api.test_instances import FAKE_NODE, register_bundles
 from tests.cloud_fixture import Cloud
 
@@ -38,15 +40,8 @@ def ebs_cloud(request, tmp_path_factory, _shared_clouds):
     return _shared_clouds[name]
 
 
-def wait_for(predicate, timeout: float = 60, what: str = "a condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+# the fake node answers quickly: poll more often than on real guests
+wait_for = functools.partial(polling.wait_for, interval=0.2)
 
 
 def code_of(call, *args, **kwargs) -> str:

@@ -10,7 +10,6 @@ a snapshot taken in zone A; the admin commands list and refuse what they should.
 """
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -19,20 +18,10 @@ from botocore.exceptions import ClientError
 from eucalyptus.cc.instance_messages import InstanceIds, InstanceViews
 from eucalyptus.sc.messages import VolumeIds, VolumeInfos
 from tests.api.test_instances import FAKE_NODE, register_bundles, wait_states
+from tests.polling import wait_for
 from tests.system.second_zone import SecondZone
 
 ZONE_B = "eucalyptus-1b"
-
-
-def _wait(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def _code(call, **params) -> str:
@@ -99,18 +88,18 @@ def test_instances_and_volumes_follow_their_zone(two_zones, tmp_path):
     assert _code(ec2.attach_volume, VolumeId=vol_a, InstanceId=ib,
                  Device="/dev/sdf") == "InvalidVolume.ZoneMismatch"
     ec2.attach_volume(VolumeId=vol_b, InstanceId=ib, Device="/dev/sdf")
-    _wait(lambda: ec2.describe_volumes(VolumeIds=[vol_b])["Volumes"][0]["Attachments"][0][
+    wait_for(lambda: ec2.describe_volumes(VolumeIds=[vol_b])["Volumes"][0]["Attachments"][0][
         "State"] == "attached", 30, "the attachment in zone B")
     ec2.detach_volume(VolumeId=vol_b)
-    _wait(lambda: ec2.describe_volumes(VolumeIds=[vol_b])["Volumes"][0]["State"] ==
-          "available", 30, "the detachment in zone B")
+    wait_for(lambda: ec2.describe_volumes(VolumeIds=[vol_b])["Volumes"][0]["State"] ==
+             "available", 30, "the detachment in zone B")
 
     snap = ec2.create_snapshot(VolumeId=vol_a)["SnapshotId"]
-    _wait(lambda: ec2.describe_snapshots(SnapshotIds=[snap])["Snapshots"][0]["State"] ==
-          "completed", 60, "the snapshot of zone A")
+    wait_for(lambda: ec2.describe_snapshots(SnapshotIds=[snap])["Snapshots"][0]["State"] ==
+             "completed", 60, "the snapshot of zone A")
     restored = ec2.create_volume(AvailabilityZone=ZONE_B, SnapshotId=snap)["VolumeId"]
-    _wait(lambda: ec2.describe_volumes(VolumeIds=[restored])["Volumes"][0]["State"] ==
-          "available", 60, "the volume of zone B from zone A's snapshot")
+    wait_for(lambda: ec2.describe_volumes(VolumeIds=[restored])["Volumes"][0]["State"] ==
+             "available", 60, "the volume of zone B from zone A's snapshot")
     assert restored in {v.volume_id for v in zone_b.call(
         "sc", "POST", "sc/volumes/describe", VolumeInfos, VolumeIds()).volumes}
 

@@ -69,6 +69,33 @@ def loop_thread():
     running.close()
 
 
+@pytest.fixture
+def vnet(netns_backend, loop_thread, tmp_path):
+    """``start(**env) -> InstanceNetwork`` on a private data directory (subnet 10.66.0.0/24,
+    32 addresses a network; ``env`` adds or overrides settings without their EUCA_ prefix),
+    started on ``loop_thread``; stopped, removed and its namespace checked gone at the end."""
+    from eucalyptus.cc.vnet.manager import InstanceNetwork, remove_cloud_network
+    from eucalyptus.config import load_settings
+    started: list[tuple[InstanceNetwork, object]] = []
+
+    def start(**env) -> InstanceNetwork:
+        data = tmp_path / f"data{len(started)}"
+        base = {"VNET_SUBNET": "10.66.0.0", "VNET_NETMASK": "255.255.255.0",
+                "VNET_ADDRSPERNET": "32"}
+        settings = load_settings(data, env={f"EUCA_{k}": v for k, v in {**base, **env}.items()})
+        net = InstanceNetwork(settings, backend=netns_backend)
+        loop_thread.run(net.start())
+        started.append((net, data))
+        assert net.available, net.error
+        return net
+
+    yield start
+    for net, data in started:
+        loop_thread.run(net.stop())
+        remove_cloud_network(data, netns_backend)
+        assert not netns_backend.namespace_exists(net.ns)
+
+
 UDHCPC_SCRIPT = """#!/bin/sh
 case "$1" in
   bound|renew)

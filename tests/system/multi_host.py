@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from eucalyptus.drivers import network
-from tests.cloud_fixture import clean_environment, free_port_base
+from tests.cloud_fixture import clean_environment, free_port_base, terminate_processes
 
 CLONE_NEWNET = 0x40000000
 FRONT_IP = "10.100.0.1"
@@ -225,15 +225,7 @@ class MultiHostCloud:
     def stop(self) -> None:
         """Stop every component by PID, then the guests and dnsmasq left behind, then remove
         every namespace made."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate_processes(self.procs.values(), 15)
         self._kill_guests()
         self._stop_dnsmasq()
         if self._front is not None:

@@ -20,15 +20,15 @@ hypervisor or HYPERVISOR=tcg).
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 from eucalyptus.config import CONF_NAME, INIT_MARKER, load_settings
-from tests.cloud_fixture import admin_command, clean_environment, free_port_base
+from tests.cloud_fixture import (admin_command, clean_environment, free_port_base,
+                                 kill_qemu_processes_of, remove_network_of,
+                                 terminate_processes)
 
 COMPONENTS = ("cc", "sc", "nc")
 NOT_COPIED = ("nc-images.pem",)          # the node's own image key, made on first use
@@ -154,36 +154,6 @@ class SecondZone:
             except subprocess.TimeoutExpired:
                 pass
             self.registered = False
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._kill_leftovers()
-        from eucalyptus.cc.vnet.manager import remove_cloud_network
-        if Path(f"/run/netns/{self.namespace}").exists():
-            try:
-                remove_cloud_network(self.data_dir)
-            except Exception as failed:        # a clean-up must not hide the test's result
-                print(f"could not remove the network of {self.zone}: {failed}")
-
-    def _kill_leftovers(self) -> None:
-        """Guests and NBD daemons of this zone outlive their parents by design: kill, by PID,
-        the qemu-* processes whose command line names a file of the zone's directory."""
-        mine = str(self.data_dir) + "/"
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                argv = (proc / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if mine in argv and Path(argv.split("\0", 1)[0]).name.startswith("qemu-"):
-                try:
-                    os.kill(int(proc.name), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        terminate_processes(self.procs.values(), 20)
+        kill_qemu_processes_of(self.data_dir)
+        remove_network_of(self.data_dir, self.zone)

@@ -6,10 +6,6 @@ and answering SSH. Two guest boots in all."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import time
 import uuid
 
 import pytest
@@ -17,36 +13,12 @@ import pytest
 from eucalyptus.cc.vnet.netns import namespace_name
 from eucalyptus.images import bundle, certificates
 from eucalyptus.images.transfer import Location, upload_bundle
-from tests.cloud_fixture import Cloud
+from tests.system.guests import QEMU, guest_cloud, ssh, wait_for, wait_instances, write_pem
 
 pytestmark = [pytest.mark.system, pytest.mark.flaky(reruns=1, reruns_delay=5)]
 BOOT_TIMEOUT = 150
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs root and /dev/net/tun")
-    for tool, package in (("qemu-system-x86_64", "qemu-system-x86"), ("syslinux", "syslinux"),
-                          ("mformat", "mtools")):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing (make installs {package})")
-    work = tmp_path_factory.mktemp("disk-cloud")
-    running = Cloud.start(work / "data", {"EUCA_NC_POLLING_FREQUENCY": "1",
-                                          "EUCA_HYPERVISOR": "tcg",
-                                          "EUCA_STARTER_IMAGE": "no"}, timeout=300)
-    yield running
-    running.stop()
+cloud = guest_cloud("disk-cloud", {**QEMU, "syslinux": "syslinux", "mformat": "mtools"},
+                    env={"EUCA_STARTER_IMAGE": "no"})
 
 
 def test_raw_bundle_and_qcow2_object_boot_and_answer_ssh(cloud, tmp_path):
@@ -75,38 +47,24 @@ def test_raw_bundle_and_qcow2_object_boot_and_answer_ssh(cloud, tmp_path):
         assert image["VirtualizationType"] == "hvm" and "KernelId" not in image
 
     key = ec2.create_key_pair(KeyName=f"disk-test-{tag}")
-    pem = tmp_path / "key.pem"
-    pem.write_text(key["KeyMaterial"])
-    pem.chmod(0o600)
+    pem = write_pem(tmp_path / "key.pem", key["KeyMaterial"])
     ids = [ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t1.micro",
                              KeyName=f"disk-test-{tag}")["Instances"][0]["InstanceId"]
            for image in (from_bundle, from_object)]
     ns = namespace_name(cloud.data_dir)
-
-    def instances():
-        out = ec2.describe_instances(InstanceIds=ids)
-        return {i["InstanceId"]: i for r in out["Reservations"] for i in r["Instances"]}
-
     try:
-        _wait(lambda: all(i["State"]["Name"] == "running" for i in instances().values()),
-              BOOT_TIMEOUT, "both disk instances running")
-        found = instances()
+        found = wait_instances(ec2, ids, "running", BOOT_TIMEOUT, "both disk instances running")
         for iid in ids:
             spec = json.loads((cloud.data_dir / "instances" / iid / "spec.json").read_text())
             assert spec["kernel"] is None and spec["disk"]      # booted by the BIOS
-            done = _wait(lambda: (r := subprocess.run(
-                ["ip", "netns", "exec", ns, "ssh", "-i", str(pem), "-o",
-                 "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-                 "ConnectTimeout=5", "-o", "BatchMode=yes",
-                 f"root@{found[iid]['PrivateIpAddress']}",
-                 "wget -q -O - http://169.254.169.254/latest/meta-data/instance-id; "
-                 "cat /sys/block/vda/serial"],
-                capture_output=True, text=True, timeout=30)).returncode == 0 and r,
+            done = wait_for(lambda: (r := ssh(
+                ns, pem, found[iid]["PrivateIpAddress"],
+                "wget -q -O - http://169.254.169.254/latest/meta-data/instance-id; "
+                "cat /sys/block/vda/serial")).returncode == 0 and r,
                 BOOT_TIMEOUT, f"ssh into {iid}")
             assert iid in done.stdout and "root" in done.stdout
             console = ec2.get_console_output(InstanceId=iid)["Output"]
             assert "SYSLINUX" in console and f"EUCALYPTUS-GUEST-READY instance={iid}" in console
     finally:
         ec2.terminate_instances(InstanceIds=ids)
-    _wait(lambda: all(i["State"]["Name"] == "terminated" for i in instances().values()),
-          BOOT_TIMEOUT, "terminated")
+    wait_instances(ec2, ids, "terminated", BOOT_TIMEOUT, "terminated")

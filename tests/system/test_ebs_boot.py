@@ -8,68 +8,44 @@ TerminateInstances deletes the volume (DeleteOnTermination). One boot and one st
 timings of each step are printed (run with -s to see them)."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import time
 
 import pytest
 
-from tests.cloud_fixture import Cloud
-from tests.system.test_ebs_volumes import DATA_MIB, Guests, _wait
+from eucalyptus.cc.vnet.netns import namespace_name
+from tests.system.guests import (QEMU_AND_NBD, Guests, Timings, guest_cloud, instance,
+                                 starter_emi, wait_for, write_pem)
 
 pytestmark = [pytest.mark.system, pytest.mark.flaky(reruns=1, reruns_delay=5)]
 BOOT_TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs root and /dev/net/tun")
-    for binary in ("qemu-system-x86_64", "qemu-storage-daemon"):
-        if shutil.which(binary) is None:
-            pytest.fail(f"{binary} is missing (make installs qemu-system-x86 and qemu-utils)")
-    work = tmp_path_factory.mktemp("ebs-boot")
-    running = Cloud.start(work / "data", {"EUCA_NC_POLLING_FREQUENCY": "1",
-                                          "EUCA_HYPERVISOR": "tcg"}, timeout=300)
-    yield running
-    running.stop()
+cloud = guest_cloud("ebs-boot", QEMU_AND_NBD)
 
 
 def test_ebs_root_survives_stop_and_start(cloud, tmp_path):
-    marker = cloud.data_dir / ".starter-registered"
-    if not marker.exists():
-        pytest.fail("the starter image was not registered:\n" + cloud.logs())
-    starter = json.loads(marker.read_text())["emi"]
+    starter = starter_emi(cloud)
     ec2 = cloud.client("ec2")
     (emi,) = ec2.describe_images(ImageIds=[starter])["Images"]
     zone = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
     key_name = f"ebs-boot-{time.time_ns()}"
     key = ec2.create_key_pair(KeyName=key_name, KeyType="ed25519")
-    pem = tmp_path / "key.pem"
-    pem.write_text(key["KeyMaterial"])
-    pem.chmod(0o600)
-    timings: dict[str, float] = {}
-
-    def timed(name: str, fn):
-        started = time.monotonic()
-        value = fn()
-        timings[name] = time.monotonic() - started
-        return value
+    pem = write_pem(tmp_path / "key.pem", key["KeyMaterial"])
+    ns = namespace_name(cloud.data_dir)
+    timings = Timings()
+    timed = timings.timed
 
     def described(iid: str) -> dict:
-        return ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+        return instance(ec2, iid)
 
     def root_volumes(iid: str) -> list[dict]:
         return ec2.describe_volumes(Filters=[
             {"Name": "attachment.instance-id", "Values": [iid]}])["Volumes"]
 
     seed = ec2.create_volume(AvailabilityZone=zone, Size=1)["VolumeId"]
-    _wait(lambda: ec2.describe_volumes(VolumeIds=[seed])["Volumes"][0]["State"] == "available",
-          60, "the seed volume")
+    wait_for(lambda: ec2.describe_volumes(VolumeIds=[seed])["Volumes"][0]["State"]
+             == "available", 60, "the seed volume")
     snap = ec2.create_snapshot(VolumeId=seed)["SnapshotId"]
-    _wait(lambda: ec2.describe_snapshots(SnapshotIds=[snap])["Snapshots"][0]["State"]
-          == "completed", 300, "the snapshot")
+    wait_for(lambda: ec2.describe_snapshots(SnapshotIds=[snap])["Snapshots"][0]["State"]
+             == "completed", 300, "the snapshot")
     ec2.delete_volume(VolumeId=seed)
     image = ec2.register_image(
         Name=f"ebs-starter-{time.time_ns()}", RootDeviceName="/dev/sda1", KernelId=emi["KernelId"],
@@ -82,33 +58,29 @@ def test_ebs_root_survives_stop_and_start(cloud, tmp_path):
         vid = root["VolumeId"]
         assert root["Attachments"][0]["Device"] == "/dev/sda1"
         assert described(iid)["RootDeviceType"] == "ebs"
-        guests = Guests(cloud, pem, {iid: described(iid)["PrivateIpAddress"]})
-        timed("ssh after boot", lambda: _wait(lambda: guests.ssh(iid, "true").returncode == 0,
-                                              BOOT_TIMEOUT, "ssh"))
+        guests = Guests(ns, pem, {iid: described(iid)["PrivateIpAddress"]})
+        timed("ssh after boot", lambda: wait_for(
+            lambda: guests.ssh(iid, "true").returncode == 0, BOOT_TIMEOUT, "ssh"))
         dev = guests.disk_of(iid, vid)
-        write = guests.ssh(iid, f"dd if=/dev/urandom of=/dev/{dev} bs=1M count={DATA_MIB} "
-                                f"conv=fsync 2>/dev/null && sync && dd if=/dev/{dev} bs=1M "
-                                f"count={DATA_MIB} 2>/dev/null | md5sum")
-        assert write.returncode == 0, write.stderr
-        written = write.stdout.split()[0]
+        written = guests.write_random(iid, dev)
 
         ec2.stop_instances(InstanceIds=[iid])
-        timed("stop until stopped", lambda: _wait(
+        timed("stop until stopped", lambda: wait_for(
             lambda: described(iid)["State"]["Name"] == "stopped", 90, "stopped"))
         assert not (cloud.data_dir / "instances" / iid).exists()     # QEMU and files gone
         (kept,) = root_volumes(iid)
         assert kept["VolumeId"] == vid and kept["Attachments"][0]["State"] == "attached"
 
         ec2.start_instances(InstanceIds=[iid])
-        timed("start until running", lambda: _wait(
+        timed("start until running", lambda: wait_for(
             lambda: described(iid)["State"]["Name"] == "running", BOOT_TIMEOUT, "running"))
-        guests = Guests(cloud, pem, {iid: described(iid)["PrivateIpAddress"]})
-        timed("ssh after start", lambda: _wait(lambda: guests.ssh(iid, "true").returncode == 0,
-                                               BOOT_TIMEOUT, "ssh after start"))
+        guests = Guests(ns, pem, {iid: described(iid)["PrivateIpAddress"]})
+        timed("ssh after start", lambda: wait_for(
+            lambda: guests.ssh(iid, "true").returncode == 0, BOOT_TIMEOUT, "ssh after start"))
         assert guests.checksum(iid, guests.disk_of(iid, vid)) == written
     finally:
         ec2.terminate_instances(InstanceIds=[iid])
-    timed("terminate until the volume is deleted", lambda: _wait(
+    timed("terminate until the volume is deleted", lambda: wait_for(
         lambda: not ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": [vid]}])[
             "Volumes"], 90, "the root volume deleted"))
     for name, seconds in timings.items():
@@ -118,7 +90,7 @@ def test_ebs_root_survives_stop_and_start(cloud, tmp_path):
 def _launch(ec2, image: str, key_name: str, described) -> str:
     iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t1.micro",
                             KeyName=key_name)["Instances"][0]["InstanceId"]
-    _wait(lambda: described(iid)["State"]["Name"] in ("running", "terminated"), BOOT_TIMEOUT,
-          "running")
+    wait_for(lambda: described(iid)["State"]["Name"] in ("running", "terminated"),
+             BOOT_TIMEOUT, "running")
     assert described(iid)["State"]["Name"] == "running", described(iid).get("StateReason")
     return iid

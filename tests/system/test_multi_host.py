@@ -8,24 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
+from tests.system.guests import by_id, ssh, wait_for, write_pem
 from tests.system.multi_host import MultiHostCloud
 
 pytestmark = [pytest.mark.system, pytest.mark.flaky(reruns=1, reruns_delay=5)]
 BOOT_TIMEOUT = 150
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -43,27 +33,20 @@ def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
     emi = cloud.install_starter()["emi"]
     ec2 = cloud.in_front(cloud.client, "ec2")
     key = cloud.in_front(ec2.create_key_pair, KeyName="mh", KeyType="ed25519")
-    pem = tmp_path / "key.pem"
-    pem.write_text(key["KeyMaterial"])
-    pem.chmod(0o600)
+    pem = write_pem(tmp_path / "key.pem", key["KeyMaterial"])
     res = cloud.in_front(ec2.run_instances, ImageId=emi, MinCount=2, MaxCount=2,
                          InstanceType="t1.micro", KeyName="mh")
     ids = [i["InstanceId"] for i in res["Instances"]]
 
     def described():
-        out = cloud.in_front(ec2.describe_instances, InstanceIds=ids)
-        return {i["InstanceId"]: i for r in out["Reservations"] for i in r["Instances"]}
+        return by_id(cloud.in_front(ec2.describe_instances, InstanceIds=ids))
 
-    def ssh(address: str, command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["ip", "netns", "exec", cloud.front, "ssh", "-i", str(pem), "-o",
-             "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-             "ConnectTimeout=5", "-o", "BatchMode=yes", f"root@{address}", command],
-            capture_output=True, text=True, timeout=30)
+    def in_guest(address: str, command: str) -> subprocess.CompletedProcess:
+        return ssh(cloud.front, pem, address, command)
 
     try:
-        _wait(lambda: all(i["State"]["Name"] == "running" for i in described().values()),
-              BOOT_TIMEOUT, "both instances running\n" + cloud.logs())
+        wait_for(lambda: all(i["State"]["Name"] == "running" for i in described().values()),
+                 BOOT_TIMEOUT, "both instances running\n" + cloud.logs(), interval=1)
         found = described()
         # ROUNDROBIN: one guest on each node; each one's tap is in its node's namespace
         placed = {}
@@ -80,7 +63,7 @@ def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
         one, two = ids
         done = {}
         for iid in ids:
-            done[iid] = _wait(lambda: (r := ssh(addresses[iid], (
+            done[iid] = wait_for(lambda: (r := in_guest(addresses[iid], (
                 "wget -q -O - http://169.254.169.254/latest/meta-data/instance-id; echo; "
                 "wget -q -O - http://169.254.169.254/latest/meta-data/local-ipv4"))
                 ).returncode == 0 and r, BOOT_TIMEOUT, f"ssh into {iid}\n{cloud.logs()}")
@@ -88,7 +71,7 @@ def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
             assert lines[:2] == [iid, addresses[iid]]             # the metadata service
         # across hosts, guest to guest (same group: allowed)
         for src, dst in ((one, two), (two, one)):
-            pinged = ssh(addresses[src], f"ping -c 2 -W 3 {addresses[dst]}")
+            pinged = in_guest(addresses[src], f"ping -c 2 -W 3 {addresses[dst]}")
             assert pinged.returncode == 0, pinged.stdout + pinged.stderr
         # both leases came from the cluster controller's dnsmasq on the front end
         lease_file = f"/run/eucalyptus/{cloud.front}/leases"
@@ -96,8 +79,8 @@ def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
         assert all(addresses[i] in text for i in ids)
     finally:
         cloud.in_front(ec2.terminate_instances, InstanceIds=ids)
-    _wait(lambda: all(i["State"]["Name"] == "terminated" for i in described().values()),
-          BOOT_TIMEOUT, "terminated")
+    wait_for(lambda: all(i["State"]["Name"] == "terminated" for i in described().values()),
+             BOOT_TIMEOUT, "terminated", interval=1)
 
 
 def test_fake_instances_on_both_nodes_share_their_groups_network(cloud, fake_instances,

@@ -17,10 +17,7 @@ IP moved to another instance carries ssh with it.
 """
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -29,35 +26,13 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from eucalyptus.cc.vnet.manager import InstanceNetwork, remove_cloud_network
 from eucalyptus.cc.vnet.netns import namespace_name
 from eucalyptus.cli.accounts import ACCOUNT_ADMIN, delegate_to
-from eucalyptus.config import load_settings
 from tests.cloud_fixture import Cloud
+from tests.system.guests import (SSH_OPTIONS, instance, require_guests, start_cloud,
+                                 starter_emi, wait_for, write_pem)
 
 SG_A, SG_B = "sg-0000000a", "sg-0000000b"
-
-
-@pytest.fixture
-def vnet(netns_backend, loop_thread, tmp_path):
-    """``start(**env) -> InstanceNetwork`` on a private data directory; removed at the end."""
-    started: list[tuple[InstanceNetwork, object]] = []
-
-    def start(**env) -> InstanceNetwork:
-        data = tmp_path / f"data{len(started)}"
-        base = {"VNET_SUBNET": "10.66.0.0", "VNET_NETMASK": "255.255.255.0",
-                "VNET_ADDRSPERNET": "32"}
-        settings = load_settings(data, env={f"EUCA_{k}": v for k, v in {**base, **env}.items()})
-        net = InstanceNetwork(settings, backend=netns_backend)
-        loop_thread.run(net.start())
-        started.append((net, data))
-        assert net.available, net.error
-        return net
-
-    yield start
-    for net, data in started:
-        loop_thread.run(net.stop())
-        remove_cloud_network(data, netns_backend)
 
 
 def _leased(guest, att) -> None:
@@ -158,17 +133,6 @@ while True:
 """
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
-
-
 def _open(answer: str) -> bool:
     return answer.startswith("open")
 
@@ -187,8 +151,7 @@ class Guest:
         self.private_ip = self.public_ip = ""
 
     def refresh(self) -> dict:
-        found = self.ec2.describe_instances(
-            InstanceIds=[self.id])["Reservations"][0]["Instances"][0]
+        found = instance(self.ec2, self.id)
         self.private_ip = found.get("PrivateIpAddress", "")
         self.public_ip = found.get("PublicIpAddress", "")
         return found
@@ -238,9 +201,9 @@ class GuestWorld:
         key = iam.create_access_key(UserName=ACCOUNT_ADMIN)["AccessKey"]
         ec2 = self.cloud.client("ec2", aws_access_key_id=key["AccessKeyId"],
                                 aws_secret_access_key=key["SecretAccessKey"])
-        pem = self.keys[account_id] = self.work / f"key-{label}.pem"
-        pem.write_text(ec2.create_key_pair(KeyName="net", KeyType="ed25519")["KeyMaterial"])
-        pem.chmod(0o600)
+        self.keys[account_id] = write_pem(
+            self.work / f"key-{label}.pem",
+            ec2.create_key_pair(KeyName="net", KeyType="ed25519")["KeyMaterial"])
         return account_id, ec2
 
     def probe(self, host: str, port: int, timeout: float = 0.3) -> str:
@@ -253,9 +216,8 @@ class GuestWorld:
             timeout: float = 40) -> subprocess.CompletedProcess:
         """``command`` in ``guest`` over ssh from the client (to its public address)."""
         return subprocess.run(self.backend.namespace_argv(self.client, [
-            "ssh", "-i", str(guest.key), "-o", "StrictHostKeyChecking=no", "-o",
-            "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes",
-            "-o", "LogLevel=ERROR", f"root@{address or guest.public_ip}", command]),
+            "ssh", "-i", str(guest.key), *SSH_OPTIONS, "-o", "LogLevel=ERROR",
+            f"root@{address or guest.public_ip}", command]),
             capture_output=True, text=True, errors="replace", timeout=timeout)
 
     def pings(self, address: str) -> bool:
@@ -303,7 +265,7 @@ class GuestWorld:
                 if exc.response["Error"]["Code"] != "InsufficientInstanceCapacity":
                     raise
                 return None
-        res = _wait(run, 60, f"capacity for {name}")
+        res = wait_for(run, 60, f"capacity for {name}")
         account = ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]["OwnerId"]
         guest = self.guests[name] = Guest(name, ec2, res["Instances"][0]["InstanceId"], gid,
                                           self.keys[account])
@@ -312,15 +274,15 @@ class GuestWorld:
     def booted(self, *guests: Guest) -> None:
         """Wait until each guest runs with a public address and its init is done."""
         for guest in guests:
-            _wait(lambda: guest.state() == "running" and guest.public_ip, BOOT_TIMEOUT,
-                  f"{guest.name} running with a public address")
+            wait_for(lambda: guest.state() == "running" and guest.public_ip, BOOT_TIMEOUT,
+                     f"{guest.name} running with a public address")
         for guest in guests:
-            _wait(lambda: "EUCALYPTUS-GUEST-READY" in guest.ec2.get_console_output(
+            wait_for(lambda: "EUCALYPTUS-GUEST-READY" in guest.ec2.get_console_output(
                 InstanceId=guest.id).get("Output", ""), BOOT_TIMEOUT, f"{guest.name} booted")
 
     def terminate(self, guest: Guest) -> None:
         guest.ec2.terminate_instances(InstanceIds=[guest.id])
-        _wait(lambda: guest.state() == "terminated", BOOT_TIMEOUT, f"{guest.name} terminated")
+        wait_for(lambda: guest.state() == "terminated", BOOT_TIMEOUT, f"{guest.name} terminated")
 
     def close(self) -> None:
         for guest in self.guests.values():
@@ -337,23 +299,15 @@ class GuestWorld:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, netns_backend):
     """Guests A (account X, group web) and B (account Y, group other), booted."""
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs root and /dev/net/tun")
-    if shutil.which("qemu-system-x86_64") is None:
-        pytest.fail("qemu-system-x86_64 is missing (make installs qemu-system-x86)")
-    work = tmp_path_factory.mktemp("net-guests")
-    cloud = Cloud.start(work / "data", {"EUCA_NC_POLLING_FREQUENCY": "1",
-                                        "EUCA_HYPERVISOR": "tcg"}, timeout=300)
+    require_guests()
+    cloud = start_cloud(tmp_path_factory, "net-guests")
     made = None
     try:
-        marker = cloud.data_dir / ".starter-registered"
-        if not marker.exists():
-            pytest.fail("the starter image was not registered:\n" + cloud.logs())
-        made = GuestWorld(cloud, netns_backend, work, json.loads(marker.read_text())["emi"])
+        made = GuestWorld(cloud, netns_backend, cloud.data_dir.parent, starter_emi(cloud))
         a = made.launch("A", made.x, "web", [_ssh_rule()])
         b = made.launch("B", made.y, "other", [])
         made.booted(a, b)
-        _wait(lambda: made.ssh(a, "true").returncode == 0, 60, "ssh into A")
+        wait_for(lambda: made.ssh(a, "true").returncode == 0, 60, "ssh into A")
         yield made
     finally:
         if made is not None:
@@ -423,18 +377,18 @@ def test_guests_of_other_accounts_meet_only_through_a_group_rule(world):
                    "UserIdGroupPairs": [{"UserId": world.x_id, "GroupId": a.group_id}]}
     b.ec2.authorize_security_group_ingress(GroupId=b.group_id, IpPermissions=[_ssh_rule()])
     try:
-        _wait(lambda: world.ssh(b, "true").returncode == 0, 30, "ssh into B")
+        wait_for(lambda: world.ssh(b, "true").returncode == 0, 30, "ssh into B")
         assert not world.connects(a, b.private_ip)
         assert not world.connects(b, a.private_ip)
         b.ec2.authorize_security_group_ingress(GroupId=b.group_id,
                                                IpPermissions=[source_rule])
         try:
-            assert _wait(lambda: world.connects(a, b.private_ip), 10, "A reaching B")
+            assert wait_for(lambda: world.connects(a, b.private_ip), 10, "A reaching B")
             assert not world.connects(b, a.private_ip)       # one way: A's group allows none
         finally:
             b.ec2.revoke_security_group_ingress(GroupId=b.group_id,
                                                 IpPermissions=[source_rule])
-        assert _wait(lambda: not world.connects(a, b.private_ip), 10, "A cut off again")
+        assert wait_for(lambda: not world.connects(a, b.private_ip), 10, "A cut off again")
     finally:
         b.ec2.revoke_security_group_ingress(GroupId=b.group_id, IpPermissions=[_ssh_rule()])
 
@@ -455,7 +409,7 @@ def test_an_elastic_ip_moved_to_another_instance_carries_ssh(world):
     eip = a.ec2.allocate_address(Domain="standard")
     try:
         a.ec2.associate_address(InstanceId=a.id, PublicIp=eip["PublicIp"])
-        _wait(lambda: a.refresh()["PublicIpAddress"] == eip["PublicIp"], 10, "A's new address")
+        wait_for(lambda: a.refresh()["PublicIpAddress"] == eip["PublicIp"], 10, "A's new address")
         assert world.instance_id_at(a, eip["PublicIp"]) == a.id
         assert world.ssh(a, f"echo | timeout 5 nc -w 3 {CLIENT} {CLIENT_PORT}").stdout.strip() \
             == f"client-sees {eip['PublicIp']}"
@@ -464,7 +418,7 @@ def test_an_elastic_ip_moved_to_another_instance_carries_ssh(world):
             world.terminate(b)
         c = world.guests.get("C") or world.launch("C", a.ec2, "app", [_ssh_rule()])
         world.booted(c)
-        _wait(lambda: world.ssh(c, "true").returncode == 0, 60, "ssh into C")
+        wait_for(lambda: world.ssh(c, "true").returncode == 0, 60, "ssh into C")
         started = time.monotonic()
         a.ec2.associate_address(InstanceId=c.id, PublicIp=eip["PublicIp"])
         moved = world.until(lambda: world.instance_id_at(c, eip["PublicIp"]) == c.id,

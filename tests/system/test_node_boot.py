@@ -30,6 +30,7 @@ from eucalyptus.rpc.client import RpcClient
 from eucalyptus.rpc.keys import make_key
 from eucalyptus.rpc.messages import NodeResources
 from tests.cloud_fixture import free_port_base
+from tests.system.guests import require_guests, ssh_argv, wait_for
 
 # Real guests under software emulation on 2 shared cores: one retry absorbs a slow boot.
 pytestmark = [pytest.mark.system, pytest.mark.flaky(reruns=1, reruns_delay=5)]
@@ -40,10 +41,7 @@ MARKER = re.compile(r"EUCALYPTUS-GUEST-READY instance=(\S+) hostname=(\S+) ip=(\
 
 @pytest.fixture(scope="session")
 def starter():
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs root and /dev/net/tun")
-    if shutil.which("qemu-system-x86_64") is None:
-        pytest.fail("qemu-system-x86_64 is missing (make installs qemu-system-x86)")
+    require_guests()
     from eucalyptus.images.starter import build_starter
     return build_starter()
 
@@ -75,14 +73,8 @@ class NodeProcess:
             self.proc.wait(10)
 
 
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+def _wait(predicate, timeout: float, what: str):
+    return wait_for(predicate, timeout, what, interval=0.2)
 
 
 def test_a_starter_guest_through_the_node_controller(starter, netns_backend, loop_thread,
@@ -129,9 +121,7 @@ def test_a_starter_guest_through_the_node_controller(starter, netns_backend, loo
         first = _wait(lambda: MARKER.search(console()), 60, "the ready marker")
         to_marker = time.monotonic() - started
         assert first.groups()[:3] == (iid, "starter-one", att.private_ip)
-        ssh = ["ip", "netns", "exec", att.netns, "ssh", "-i", str(tmp_path / "key"),
-               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-               "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", f"root@{att.private_ip}"]
+        ssh = ssh_argv(att.netns, tmp_path / "key", att.private_ip)
 
         def ssh_ok():
             done = subprocess.run(ssh + ["hostname; cat /proc/sys/kernel/random/boot_id"],

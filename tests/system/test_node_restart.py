@@ -12,7 +12,6 @@ import asyncio
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,19 +23,10 @@ from botocore.exceptions import ClientError
 from eucalyptus.cc.vnet.netns import namespace_name
 from eucalyptus.drivers.hypervisor.qemu import process_alive, read_pid
 from tests.cloud_fixture import free_port_base
+from tests.system.guests import instance, require_guests, ssh, starter_emi, wait_for, write_pem
 
 pytestmark = [pytest.mark.system, pytest.mark.flaky(reruns=1, reruns_delay=5)]
 BOOT_TIMEOUT = 120
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class Started:
@@ -67,10 +57,7 @@ class Started:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        pytest.skip("needs root and /dev/net/tun")
-    if shutil.which("qemu-system-x86_64") is None:
-        pytest.fail("qemu-system-x86_64 is missing (make installs qemu-system-x86)")
+    require_guests()
     from eucalyptus.cli.admin_init import init
     from eucalyptus.cli.admin_up import Supervisor
     from eucalyptus.config import ports_from_base
@@ -93,12 +80,12 @@ def test_node_admin_commands(cloud):
     settings = cloud.sup.settings
     node = f"{settings.bind_address}:{settings.nc_port}"
     ec2 = cloud.client("ec2")
-    emi = json.loads((cloud.data_dir / ".starter-registered").read_text())["emi"]
+    emi = starter_emi(cloud)
     assert node in cloud.admin("describe-nodes").stdout
     assert cloud.admin("deregister-node", node).returncode == 0
     assert node not in cloud.admin("describe-nodes").stdout
     assert cloud.admin("register-node", node).returncode == 0
-    _wait(lambda: "up" in cloud.admin("describe-nodes").stdout, 30, "the node back up")
+    wait_for(lambda: "up" in cloud.admin("describe-nodes").stdout, 30, "the node back up")
 
     def free_small() -> int:
         zones = ec2.describe_availability_zones(ZoneNames=["verbose"])["AvailabilityZones"]
@@ -121,46 +108,41 @@ def test_node_admin_commands(cloud):
 
 def test_guest_survives_nc_kill_and_is_readopted(cloud, tmp_path):
     ec2 = cloud.client("ec2")
-    emi = json.loads((cloud.data_dir / ".starter-registered").read_text())["emi"]
+    emi = starter_emi(cloud)
     key = ec2.create_key_pair(KeyName="restart", KeyType="ed25519")
-    pem = tmp_path / "key.pem"
-    pem.write_text(key["KeyMaterial"])
-    pem.chmod(0o600)
+    pem = write_pem(tmp_path / "key.pem", key["KeyMaterial"])
     iid = ec2.run_instances(ImageId=emi, MinCount=1, MaxCount=1, InstanceType="t1.micro",
                             KeyName="restart")["Instances"][0]["InstanceId"]
     ns = namespace_name(cloud.data_dir)
 
-    def instance() -> dict:
-        return ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    def described() -> dict:
+        return instance(ec2, iid)
 
-    def ssh() -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["ip", "netns", "exec", ns, "ssh", "-i", str(pem), "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o",
-             "BatchMode=yes", f"root@{instance()['PrivateIpAddress']}",
-             "cat /proc/sys/kernel/random/boot_id"], capture_output=True, text=True, timeout=30)
+    def guest_boot_id() -> subprocess.CompletedProcess:
+        return ssh(ns, pem, described()["PrivateIpAddress"],
+                   "cat /proc/sys/kernel/random/boot_id")
 
     try:
-        _wait(lambda: instance()["State"]["Name"] == "running", BOOT_TIMEOUT, "running")
-        boot_id = _wait(lambda: (r := ssh()).returncode == 0 and r.stdout.strip(),
-                        BOOT_TIMEOUT, "ssh before the kill")
+        wait_for(lambda: described()["State"]["Name"] == "running", BOOT_TIMEOUT, "running")
+        boot_id = wait_for(lambda: (r := guest_boot_id()).returncode == 0 and r.stdout.strip(),
+                           BOOT_TIMEOUT, "ssh before the kill")
         directory = cloud.data_dir / "instances" / iid
         qemu = read_pid(directory)
         nc = cloud.sup.children["nc"]
         os.kill(nc.pid, signal.SIGKILL)
         nc.wait(10)
         assert process_alive(qemu, directory)
-        assert ssh().stdout.strip() == boot_id          # the guest never noticed
+        assert guest_boot_id().stdout.strip() == boot_id      # the guest never noticed
 
         cloud.sup.spawn("nc")                            # as the supervisor starts it
         asyncio.run(cloud.sup.wait_healthy("nc", time.monotonic() + 60))
         log = cloud.data_dir / "log" / "nc.log"
-        _wait(lambda: f"adopted {iid}" in log.read_text(errors="replace"), 30, "re-adoption")
+        wait_for(lambda: f"adopted {iid}" in log.read_text(errors="replace"), 30, "re-adoption")
         assert read_pid(directory) == qemu and process_alive(qemu, directory)
-        _wait(lambda: (i := instance())["State"]["Name"] == "running"
-              and "StateReason" not in i, 60, "running again in DescribeInstances")
-        assert ssh().stdout.strip() == boot_id
+        wait_for(lambda: (i := described())["State"]["Name"] == "running"
+                 and "StateReason" not in i, 60, "running again in DescribeInstances")
+        assert guest_boot_id().stdout.strip() == boot_id
     finally:
         ec2.terminate_instances(InstanceIds=[iid])
-    _wait(lambda: instance()["State"]["Name"] == "terminated", 60, "terminated")
+    wait_for(lambda: described()["State"]["Name"] == "terminated", 60, "terminated")
     assert not process_alive(qemu, directory)

@@ -10,35 +10,12 @@ import time
 
 import pytest
 
-from eucalyptus.cc.vnet.manager import InstanceNetwork, remove_cloud_network
+from eucalyptus.cc.vnet.manager import InstanceNetwork
 from eucalyptus.cc.vnet.policy_messages import GroupSpec, RuleSpec
 from eucalyptus.config import load_settings
 
 pytestmark = pytest.mark.system
 SG_A, SG_B = "sg-0000000a", "sg-0000000b"
-
-
-@pytest.fixture
-def mode_net(netns_backend, loop_thread, tmp_path):
-    """``start(**env) -> InstanceNetwork`` on a private data directory; removed at the end."""
-    started: list[tuple[InstanceNetwork, object]] = []
-
-    def start(**env) -> InstanceNetwork:
-        data = tmp_path / f"data{len(started)}"
-        base = {"VNET_SUBNET": "10.66.0.0", "VNET_NETMASK": "255.255.255.0",
-                "VNET_ADDRSPERNET": "32"}
-        settings = load_settings(data, env={f"EUCA_{k}": v for k, v in {**base, **env}.items()})
-        net = InstanceNetwork(settings, backend=netns_backend)
-        loop_thread.run(net.start())
-        started.append((net, data))
-        assert net.available, net.error
-        return net
-
-    yield start
-    for net, data in started:
-        loop_thread.run(net.stop())
-        remove_cloud_network(data, netns_backend)
-        assert not netns_backend.namespace_exists(net.ns)
 
 
 def _open_groups(net, loop_thread) -> None:
@@ -55,8 +32,8 @@ def _ping(guest, address: str) -> bool:
 
 @pytest.mark.parametrize("mode", ["MANAGED-NOVLAN", "MANAGED"])
 def test_each_security_group_is_its_own_network_routed_through_the_cluster(
-        mode, mode_net, loop_thread, fake_instances, netns_backend, root_namespace_unchanged):
-    net = mode_net(VNET_MODE=mode)
+        mode, vnet, loop_thread, fake_instances, netns_backend, root_namespace_unchanged):
+    net = vnet(VNET_MODE=mode)
     _open_groups(net, loop_thread)
     a1 = loop_thread.run(net.attach("i-0000a001", groups=[SG_A]))
     a2 = loop_thread.run(net.attach("i-0000a002", groups=[SG_A, SG_B]))   # first group counts
@@ -117,10 +94,10 @@ def net_settings(net: InstanceNetwork):
     return load_settings(data, env=env)
 
 
-def test_static_mode_hands_out_the_macmap_pairs(mode_net, loop_thread, fake_instances,
+def test_static_mode_hands_out_the_macmap_pairs(vnet, loop_thread, fake_instances,
                                                 netns_backend):
-    net = mode_net(VNET_MODE="STATIC", VNET_MACMAP="d0:0d:00:00:5a:01=10.66.0.41 "
-                                                  "d0:0d:00:00:5a:02=10.66.0.42")
+    net = vnet(VNET_MODE="STATIC", VNET_MACMAP="d0:0d:00:00:5a:01=10.66.0.41 "
+                                              "d0:0d:00:00:5a:02=10.66.0.42")
     one = loop_thread.run(net.attach("i-00005a01"))
     two = loop_thread.run(net.attach("i-00005a02"))
     assert {(one.mac, one.private_ip), (two.mac, two.private_ip)} == {
@@ -138,8 +115,8 @@ def test_static_mode_hands_out_the_macmap_pairs(mode_net, loop_thread, fake_inst
 
 
 def test_system_mode_bridges_to_a_network_with_its_own_dhcp(
-        mode_net, loop_thread, fake_instances, netns_backend, tmp_path):
-    net = mode_net(VNET_MODE="SYSTEM", VNET_BRIDGE="lan0")
+        vnet, loop_thread, fake_instances, netns_backend, tmp_path):
+    net = vnet(VNET_MODE="SYSTEM", VNET_BRIDGE="lan0")
     assert net.dhcp.pid() is None and "lan0" in netns_backend.link_names(net.ns)
     assert "euca_metadata" not in netns_backend.list_rules(net.ns)
     # "the existing network": a router namespace on the bridge with its own dnsmasq

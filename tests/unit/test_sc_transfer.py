@@ -10,18 +10,10 @@ import pytest
 from eucalyptus.sc import snapshot_transfer as transfer
 from eucalyptus.sc.object_store import ObjectMissing, ObjectStoreError
 from tests.fakes.snapshot_store import MemorySnapshotObjects
+from tests.unit.test_volume_driver_extents import sparse_file
 
 MIB = 1 << 20
 CHUNK = MIB
-
-
-def image(path, size, writes):
-    with open(path, "wb") as f:
-        f.truncate(size)
-        for offset, data in writes.items():
-            f.seek(offset)
-            f.write(data)
-    return path
 
 
 def run(coro):
@@ -30,7 +22,7 @@ def run(coro):
 
 def test_upload_skips_holes_and_zero_chunks_and_records_digests(tmp_path):
     data = os.urandom(CHUNK + 100)
-    src = image(tmp_path / "v.raw", 8 * CHUNK + 512, {
+    src = sparse_file(tmp_path / "v.raw", 8 * CHUNK + 512, {
         2 * CHUNK: data, 5 * CHUNK: bytes(CHUNK), 8 * CHUNK: b"t" * 512})
     store, seen = MemorySnapshotObjects(), []
     manifest = run(transfer.upload(store, "snap-00000001", "vol-00000001", src, CHUNK,
@@ -47,7 +39,7 @@ def test_upload_skips_holes_and_zero_chunks_and_records_digests(tmp_path):
 
 def test_restore_gives_exactly_the_snapshot(tmp_path):
     data = os.urandom(3 * CHUNK)
-    src = image(tmp_path / "v.raw", 16 * CHUNK, {CHUNK // 2: data})
+    src = sparse_file(tmp_path / "v.raw", 16 * CHUNK, {CHUNK // 2: data})
     store = MemorySnapshotObjects()
     run(transfer.upload(store, "snap-00000002", "vol-1", src, CHUNK, lambda p: None))
     manifest = run(transfer.read_manifest(store, "snap-00000002"))
@@ -60,7 +52,7 @@ def test_restore_gives_exactly_the_snapshot(tmp_path):
 
 
 def test_a_corrupt_chunk_fails_the_restore_and_leaves_nothing(tmp_path):
-    src = image(tmp_path / "v.raw", 4 * CHUNK, {0: os.urandom(2 * CHUNK)})
+    src = sparse_file(tmp_path / "v.raw", 4 * CHUNK, {0: os.urandom(2 * CHUNK)})
     store = MemorySnapshotObjects()
     run(transfer.upload(store, "snap-00000003", "vol-1", src, CHUNK, lambda p: None))
     key = "snap-00000003/chunk-000001"
@@ -94,7 +86,7 @@ def test_bad_manifests_are_refused(bad):
 
 
 def test_a_failed_upload_writes_no_manifest(tmp_path):
-    src = image(tmp_path / "v.raw", 8 * CHUNK, {0: os.urandom(8 * CHUNK)})
+    src = sparse_file(tmp_path / "v.raw", 8 * CHUNK, {0: os.urandom(8 * CHUNK)})
     store = MemorySnapshotObjects()
     store.fail_puts_after = 3
     with pytest.raises(ObjectStoreError):
@@ -103,7 +95,7 @@ def test_a_failed_upload_writes_no_manifest(tmp_path):
 
 
 def test_delete_removes_every_object(tmp_path):
-    src = image(tmp_path / "v.raw", 4 * CHUNK, {0: os.urandom(4 * CHUNK)})
+    src = sparse_file(tmp_path / "v.raw", 4 * CHUNK, {0: os.urandom(4 * CHUNK)})
     store = MemorySnapshotObjects()
     run(transfer.upload(store, "snap-00000006", "vol-1", src, CHUNK, lambda p: None))
     store.objects["snap-00000007/manifest.json"] = b"{}"

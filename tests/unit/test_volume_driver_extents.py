@@ -10,7 +10,8 @@ from eucalyptus.drivers.volume.extents import data_extents, has_data, sparse_cop
 MIB = 1 << 20
 
 
-def sparse_file(path, size, writes):
+def sparse_file(path, size: int, writes: dict[int, bytes]):
+    """A file of ``size`` bytes holding only ``writes`` (offset -> bytes); holes elsewhere."""
     with open(path, "wb") as f:
         f.truncate(size)
         for offset, data in writes.items():

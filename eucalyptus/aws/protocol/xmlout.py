@@ -27,7 +27,12 @@ _TEXT_TABLE = {**_ESCAPES, **{c: "\ufffd" for c in [*range(0x00, 0x09), 0x0b, 0x
                                                     *range(0x0e, 0x20), 0xfffe, 0xffff]}}
 
 
+_TEXT_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def escape(text: str) -> str:
+    if _TEXT_SPECIAL.search(text) is None:     # the common case: nothing to replace
+        return text
     return text.translate(_TEXT_TABLE)
 
 

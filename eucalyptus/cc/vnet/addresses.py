@@ -33,6 +33,18 @@ STATE_VERSION = 1
 INSTANCE_ID = re.compile(r"i-[0-9a-f]{8}([0-9a-f]{9})?")
 
 
+def save_json(path: Path, data) -> None:
+    """Write ``data`` as the JSON file ``path`` (directories made), durably and atomically:
+    a reader finds the old content or the new, never part of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as out:
+        json.dump(data, out, indent=1)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
 @dataclass(frozen=True)
 class Subnet:
     """The instances' private network: gateway first, instances after it."""
@@ -155,17 +167,11 @@ class AddressBook:
                 self.cursors[int(network)] = int(ipaddress.IPv4Address(cursor))
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"version": STATE_VERSION, "subnet": str(self.subnet.network),
-                "cursors": {str(n): str(ipaddress.IPv4Address(c))
-                            for n, c in sorted(self.cursors.items())},
-                "allocations": [asdict(a) for a in self.all()]}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w") as out:
-            json.dump(data, out, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+        save_json(self.path, {
+            "version": STATE_VERSION, "subnet": str(self.subnet.network),
+            "cursors": {str(n): str(ipaddress.IPv4Address(c))
+                        for n, c in sorted(self.cursors.items())},
+            "allocations": [asdict(a) for a in self.all()]})
 
     def all(self) -> list[Allocation]:
         return sorted(self.by_instance.values(), key=_ip_order)

@@ -22,12 +22,12 @@ import asyncio
 import ipaddress
 import json
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from eucalyptus.cc.vnet import firewall, nat
+from eucalyptus.cc.vnet.addresses import save_json
 from eucalyptus.cc.vnet.policy_messages import (GroupIds, GroupSpec, PolicyApplied,
                                                 PublicAddresses, PublicIps, RuleSpec,
                                                 SecurityGroups)
@@ -77,13 +77,7 @@ class PolicyState:
                 "members": {k: {"private_ip": ip, "groups": list(groups)}
                             for k, (ip, groups) in sorted(self.members.items())},
                 "published": sorted(self.published)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w") as out:
-            json.dump(data, out, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+        save_json(self.path, data)
 
     def public_of(self) -> dict[str, str]:
         """instance id -> its (lowest) public address, for attached instances."""

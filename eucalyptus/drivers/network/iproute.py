@@ -210,69 +210,57 @@ class IprouteBackend(NetworkBackend):
 
     # -- sockets -----------------------------------------------------------------------------
     def packet_socket(self, ns: str, ifname: str, ethertype: int) -> socket.socket:
-        path = NETNS_DIR / check_ns(ns)
         check_ifname(ifname)
-        result: dict[str, object] = {}
 
-        def in_namespace() -> None:     # its own thread, which ends right after
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    if libc.setns(fd, CLONE_NEWNET) != 0:
-                        err = ctypes.get_errno()
-                        raise OSError(err, f"setns({path}): {os.strerror(err)}")
-                finally:
-                    os.close(fd)
-                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
-                                     socket.htons(ethertype))
-                try:
-                    sock.bind((ifname, ethertype))
-                    sock.setblocking(False)
-                except OSError:
-                    sock.close()
-                    raise
-                result["socket"] = sock
-            except OSError as exc:
-                result["error"] = exc
+        def bound(sock: socket.socket) -> None:
+            sock.bind((ifname, ethertype))
 
-        worker = threading.Thread(target=in_namespace, name=f"packets-in-{ns}", daemon=True)
-        worker.start()
-        worker.join()
-        if "error" in result:
-            raise NetworkError(f"cannot capture on {ifname} in {ns}: {result['error']}")
-        return result["socket"]  # type: ignore[return-value]
+        return socket_in_namespace(ns, f"packets-in-{ns}", f"capture on {ifname}", bound,
+                                   socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
 
     def listen_tcp(self, ns: str, host: str, port: int, backlog: int = 128) -> socket.socket:
-        path = NETNS_DIR / check_ns(ns)
-        result: dict[str, object] = {}
+        def listening(sock: socket.socket) -> None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(backlog)
 
-        def in_namespace() -> None:     # runs in its own thread, which ends right after
+        return socket_in_namespace(ns, f"listen-in-{ns}", f"listen on {host}:{port}",
+                                   listening, socket.AF_INET, socket.SOCK_STREAM)
+
+
+def socket_in_namespace(ns: str, thread_name: str, purpose: str, setup,
+                        *socket_args: int) -> socket.socket:
+    """A non-blocking ``socket.socket(*socket_args)`` made inside namespace ``ns`` and passed
+    to ``setup`` (bind, listen...) there, by a thread of its own that enters ``ns`` with
+    setns(2) and ends right after; the socket stays in ``ns``. NetworkError naming
+    ``purpose`` when any step fails (the socket is closed then)."""
+    path = NETNS_DIR / check_ns(ns)
+    result: dict[str, object] = {}
+
+    def in_namespace() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    if libc.setns(fd, CLONE_NEWNET) != 0:
-                        err = ctypes.get_errno()
-                        raise OSError(err, f"setns({path}): {os.strerror(err)}")
-                finally:
-                    os.close(fd)
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.bind((host, port))
-                    sock.listen(backlog)
-                    sock.setblocking(False)
-                except OSError:
-                    sock.close()
-                    raise
-                result["socket"] = sock
-            except OSError as exc:
-                result["error"] = exc
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns({path}): {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            sock = socket.socket(*socket_args)
+            try:
+                setup(sock)
+                sock.setblocking(False)
+            except OSError:
+                sock.close()
+                raise
+            result["socket"] = sock
+        except OSError as exc:
+            result["error"] = exc
 
-        worker = threading.Thread(target=in_namespace, name=f"listen-in-{ns}", daemon=True)
-        worker.start()
-        worker.join()
-        if "error" in result:
-            raise NetworkError(f"cannot listen on {host}:{port} in {ns}: {result['error']}")
-        return result["socket"]  # type: ignore[return-value]
+    worker = threading.Thread(target=in_namespace, name=thread_name, daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise NetworkError(f"cannot {purpose} in {ns}: {result['error']}")
+    return result["socket"]  # type: ignore[return-value]

@@ -79,6 +79,13 @@ class VolumeDriver(abc.ABC):
             return False
         return True
 
+    def _existing_path(self, volume_id: str) -> Path:
+        """The image file of ``volume_id``; VolumeMissing when there is none."""
+        path = self.path(volume_id)
+        if not path.exists():
+            raise VolumeMissing(volume_id)
+        return path
+
     def _new_path(self, volume_id: str) -> Path:
         path = self.path(volume_id)
         if path.exists():

@@ -42,9 +42,8 @@ def sparse_copy(src: Path, dst: Path, fsync: bool = False) -> None:
     the copy fails. ``fsync`` makes the copy durable before returning."""
     with open(src, "rb") as fin:
         size = os.fstat(fin.fileno()).st_size
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.ftruncate(fd, size)
+
+        def copy_extents(fd: int) -> None:
             for offset, length in data_extents(fin.fileno(), 0, size):
                 done = 0
                 while done < length:
@@ -53,10 +52,23 @@ def sparse_copy(src: Path, dst: Path, fsync: bool = False) -> None:
                     if n == 0:
                         raise OSError(errno.EIO, f"short copy of {src} at {offset + done}")
                     done += n
-            if fsync:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            dst.unlink(missing_ok=True)
-            raise
+
+        new_sparse_file(Path(dst), size, copy_extents, fsync)
+
+
+def new_sparse_file(path: Path, size: int, fill=None, fsync: bool = False) -> None:
+    """Create the file ``path`` (never replacing one: FileExistsError) of ``size`` bytes, all
+    holes; ``fill(fd)`` then writes into it and ``fsync`` makes it durable. The file is
+    removed when any step fails."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.ftruncate(fd, size)
+        if fill is not None:
+            fill(fd)
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
         os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)

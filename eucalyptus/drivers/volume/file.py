@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from eucalyptus.drivers.volume.base import VolumeDriver, VolumeDriverError, VolumeMissing
-from eucalyptus.drivers.volume.extents import sparse_copy
+from eucalyptus.drivers.volume.extents import new_sparse_file, sparse_copy
 
 
 class FileVolumeDriver(VolumeDriver):
@@ -21,15 +21,7 @@ class FileVolumeDriver(VolumeDriver):
 
     def create(self, volume_id: str, size: int) -> Path:
         path = self._new_path(volume_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.ftruncate(fd, size)
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            path.unlink(missing_ok=True)
-            raise
-        os.close(fd)
+        new_sparse_file(path, size, fsync=True)
         return path
 
     def import_raw(self, volume_id: str, raw: Path) -> Path:
@@ -49,9 +41,7 @@ class FileVolumeDriver(VolumeDriver):
             raw.unlink(missing_ok=True)
 
     def copy_raw(self, volume_id: str, dest: Path) -> None:
-        src = self.path(volume_id)
-        if not src.exists():
-            raise VolumeMissing(volume_id)
+        src = self._existing_path(volume_id)
         try:
             sparse_copy(src, Path(dest))
         except FileExistsError:

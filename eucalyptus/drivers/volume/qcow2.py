@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from eucalyptus.drivers.volume.base import VolumeDriver, VolumeDriverError, VolumeMissing
+from eucalyptus.drivers.volume.base import VolumeDriver, VolumeDriverError
 
 QEMU_IMG = "qemu-img"
 TIMEOUT_S = 3600
@@ -59,9 +59,7 @@ class Qcow2VolumeDriver(VolumeDriver):
             raw.unlink(missing_ok=True)
 
     def copy_raw(self, volume_id: str, dest: Path) -> None:
-        src = self.path(volume_id)
-        if not src.exists():
-            raise VolumeMissing(volume_id)
+        src = self._existing_path(volume_id)
         dest = Path(dest)
         if dest.exists():
             raise VolumeDriverError(f"{dest} exists")
@@ -73,8 +71,6 @@ class Qcow2VolumeDriver(VolumeDriver):
             raise
 
     def size(self, volume_id: str) -> int:
-        path = self.path(volume_id)
-        if not path.exists():
-            raise VolumeMissing(volume_id)
+        path = self._existing_path(volume_id)
         info = json.loads(_run("info", "--output=json", "-U", "-f", "qcow2", str(path)))
         return int(info["virtual-size"])

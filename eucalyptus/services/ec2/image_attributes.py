@@ -4,56 +4,19 @@
 ``all``); ``description`` is free text. Only the owner changes attributes or reads launch
 permissions; an image the caller cannot see is InvalidAMIID.NotFound, one seen but not owned
 AuthFailure (see ``images.owned_image``). Removing a permission that is not there is not an
-error, as in EC2.
+error, as in EC2 (see ``permissions``).
 """
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import delete, select
-
 from eucalyptus.aws.dispatch import operation
 from eucalyptus.db.images import ImageLaunchPermission
-from eucalyptus.db.schema import Account
-from eucalyptus.errors import (ClientError, InvalidParameterCombination, InvalidParameterValue,
-                               MissingParameter)
+from eucalyptus.errors import InvalidParameterCombination, InvalidParameterValue, MissingParameter
 from eucalyptus.services.ec2.images import owned_image, visible_image
+from eucalyptus.services.ec2.permissions import (apply_changes, make_private,
+                                                 permission_changes, permissions_of)
 
 READABLE = ("description", "kernel", "ramdisk", "launchPermission", "productCodes",
             "blockDeviceMapping")
-
-
-def _permission_changes(launch_permission: dict | None, operation_type: str | None,
-                        user_ids: list[str] | None, user_groups: list[str] | None
-                        ) -> tuple[list[dict], list[dict]]:
-    """(adds, removes) as lists of ``{"UserId": ..}`` / ``{"Group": ..}``, from either the
-    LaunchPermission structure or OperationType with UserIds/UserGroups."""
-    adds = list((launch_permission or {}).get("Add") or [])
-    removes = list((launch_permission or {}).get("Remove") or [])
-    flat = [{"UserId": u} for u in user_ids or []] + [{"Group": g} for g in user_groups or []]
-    if flat:
-        if operation_type == "add":
-            adds += flat
-        elif operation_type == "remove":
-            removes += flat
-        else:
-            raise MissingParameter("The request must contain the parameter OperationType "
-                                   "(add or remove)")
-    return adds, removes
-
-
-def _check_permission(session, entry: dict) -> tuple[str, str]:
-    if entry.get("Group") is not None:
-        if entry["Group"] != "all":
-            raise InvalidParameterValue(f"Value ({entry['Group']}) for parameter Group is "
-                                        "invalid. Only 'all' is supported.")
-        return "group", "all"
-    user = entry.get("UserId")
-    if not user or not re.fullmatch(r"\d{12}", str(user)):
-        raise ClientError("InvalidUserID.Malformed", f"User ID '{user}' is invalid")
-    if session.get(Account, str(user)) is None:
-        raise ClientError("InvalidUserID.Malformed", f"User ID '{user}' does not exist")
-    return "user", str(user)
 
 
 @operation
@@ -79,23 +42,11 @@ def modify_image_attribute(ctx, image_id: str, attribute: str | None = None,
             raise MissingParameter("The request must contain the parameter Description.Value")
         row.description = text
     elif wants_permissions:
-        adds, removes = _permission_changes(launch_permission, operation_type, user_ids,
-                                            user_groups)
+        adds, removes = permission_changes(launch_permission, operation_type, user_ids,
+                                           user_groups)
         if not adds and not removes:
             raise MissingParameter("The request must contain the parameter LaunchPermission")
-        for kind, who in (_check_permission(ctx.db, e) for e in adds):
-            if kind == "group":
-                row.is_public = True
-            elif who != row.account_id and ctx.db.get(ImageLaunchPermission,
-                                                      (row.id, who)) is None:
-                ctx.db.add(ImageLaunchPermission(image_id=row.id, account_id=who))
-        for kind, who in (_check_permission(ctx.db, e) for e in removes):
-            if kind == "group":
-                row.is_public = False
-            else:
-                ctx.db.execute(delete(ImageLaunchPermission).where(
-                    ImageLaunchPermission.image_id == row.id,
-                    ImageLaunchPermission.account_id == who))
+        apply_changes(ctx.db, row, ImageLaunchPermission, "image_id", adds, removes)
     elif attribute in ("kernel", "ramdisk", "blockDeviceMapping"):
         raise InvalidParameterValue(f"The attribute {attribute} of an image cannot be changed")
     else:
@@ -103,13 +54,6 @@ def modify_image_attribute(ctx, image_id: str, attribute: str | None = None,
                                "(description or launchPermission)")
     ctx.db.flush()
     return {}
-
-
-def launch_permissions(session, image) -> list[dict]:
-    shared = session.scalars(select(ImageLaunchPermission.account_id).where(
-        ImageLaunchPermission.image_id == image.id).order_by(ImageLaunchPermission.account_id))
-    out = [{"Group": "all"}] if image.is_public else []
-    return out + [{"UserId": account} for account in shared]
 
 
 @operation
@@ -129,7 +73,8 @@ def describe_image_attribute(ctx, image_id: str, attribute: str, **_) -> dict:
     elif attribute == "ramdisk":
         out["RamdiskId"] = {"Value": row.ramdisk_id} if row.ramdisk_id else {}
     elif attribute == "launchPermission":
-        out["LaunchPermissions"] = launch_permissions(ctx.db, row)
+        out["LaunchPermissions"] = permissions_of(ctx.db, row, ImageLaunchPermission,
+                                                  "image_id")
     elif attribute == "productCodes":
         out["ProductCodes"] = []
     else:
@@ -144,9 +89,7 @@ def reset_image_attribute(ctx, image_id: str, attribute: str, **_) -> dict:
     (no shares, not public); ``description`` clears the description."""
     row = owned_image(ctx.db, ctx.account_id, image_id)
     if attribute == "launchPermission":
-        row.is_public = False
-        ctx.db.execute(delete(ImageLaunchPermission).where(
-            ImageLaunchPermission.image_id == row.id))
+        make_private(ctx.db, row, ImageLaunchPermission, "image_id")
     elif attribute == "description":
         row.description = ""
     else:
