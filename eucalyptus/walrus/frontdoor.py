@@ -32,6 +32,7 @@ from multidict import CIMultiDict
 from eucalyptus import errors, ids
 from eucalyptus.aws import specs
 from eucalyptus.aws.auth import SignedRequest, authenticate, sigv4
+from eucalyptus.aws.auth.payload import UNSIGNED as UNSIGNED_PAYLOAD
 from eucalyptus.aws.auth.payload import ChunkSigner, PayloadReader
 from eucalyptus.aws.dispatch import DispatchTable, RequestContext
 from eucalyptus.aws.http import HttpRequest, HttpResponse, parse_query
@@ -40,6 +41,7 @@ from eucalyptus.aws.protocol.errors import request_id_headers
 from eucalyptus.services.s3 import cors, post_upload, records
 from eucalyptus.walrus.addressing import locate
 from eucalyptus.walrus.offload import ThreadLoops
+from eucalyptus.walrus.streams import BodySource
 
 log = logging.getLogger("eucalyptus.walrus.s3")
 
@@ -81,6 +83,14 @@ def _verify_document_digests(headers, body: bytes) -> None:
         raise errors.ServiceError("XAmzContentSHA256Mismatch", "The provided "
                                   "'x-amz-content-sha256' header does not match what was "
                                   "computed.", status=400)
+
+
+def _needs_no_decoding(headers) -> bool:
+    """Whether an upload's body is its bytes as sent, with nothing to verify on the way
+    (``UNSIGNED-PAYLOAD``, or no SigV4 payload header, and no ``aws-chunked`` framing): a
+    pre-read one then reaches the handler as ``bytes``."""
+    return headers.get("x-amz-content-sha256", UNSIGNED_PAYLOAD) == UNSIGNED_PAYLOAD and \
+        "aws-chunked" not in headers.get("Content-Encoding", "").lower()
 
 
 def _fed_stream(body: bytes) -> asyncio.StreamReader:
@@ -251,8 +261,11 @@ class S3FrontDoor:
                              extra={"headers": headers, "query": http.query,
                                     "source_ip": request.remote})
         if streaming:
-            params["Body"] = PayloadReader(request.content if preread is None else
-                                           _fed_stream(preread), headers, signer)
+            if preread is not None and _needs_no_decoding(headers):
+                params["Body"] = preread
+            else:
+                params["Body"] = PayloadReader(BodySource(request.content) if preread is None
+                                               else _fed_stream(preread), headers, signer)
         result = await self.table.call(ctx, params)
         response = restxml.serialize(op_model, result, request_id)
         if "status" in ctx.extra:

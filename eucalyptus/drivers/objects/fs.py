@@ -155,6 +155,21 @@ class FsBlobStore(BlobStore):
         self.tmp = self.root / "tmp"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self._make_shards()
+
+    def _make_shards(self) -> None:
+        """Make every missing shard directory up front (one directory fsync for them all), so
+        no writer of a new store stops to create one and fsync its parent."""
+        made = False
+        for first in "0123456789abcdef":
+            for second in "0123456789abcdef":
+                try:
+                    (self.blobs / (first + second)).mkdir()
+                    made = True
+                except FileExistsError:
+                    pass
+        if made:
+            _fsync_dir(self.blobs)
 
     def make_shard(self, shard: Path) -> None:
         """Make a shard directory and make its name durable (once per shard)."""

@@ -48,11 +48,12 @@ def find_version(ctx, bucket: Bucket, key: str, version_id: str | None = None,
     ``x-amz-delete-marker``; a delete marker asked for by id is MethodNotAllowed (405) for
     reads. ``readonly`` answers a ``records.VersionRecord`` (for callers that change nothing)
     instead of the ORM row."""
-    query = select(ObjectVersion).where(ObjectVersion.bucket == bucket.name,
-                                        ObjectVersion.key == key)
+    def query():             # built only for the ORM row (readers use prepared statements)
+        return select(ObjectVersion).where(ObjectVersion.bucket == bucket.name,
+                                           ObjectVersion.key == key)
     if version_id is None:
         row = (records.latest(ctx.db, bucket.name, key) if readonly else
-               ctx.db.scalars(query.where(ObjectVersion.is_latest.is_(True))).first())
+               ctx.db.scalars(query().where(ObjectVersion.is_latest.is_(True))).first())
         if row is None:
             raise no_such_key(key)
         if row.delete_marker:
@@ -63,7 +64,7 @@ def find_version(ctx, bucket: Bucket, key: str, version_id: str | None = None,
             raise error
         return row
     row = (records.version(ctx.db, bucket.name, key, version_id) if readonly else
-           ctx.db.scalars(query.where(ObjectVersion.version_id == version_id)).first())
+           ctx.db.scalars(query().where(ObjectVersion.version_id == version_id)).first())
     if row is None:
         if version_id != versioning.NULL and not version_id.replace("-", "").isalnum():
             raise invalid_argument("Invalid version id specified", "versionId", version_id)
