@@ -12,6 +12,8 @@ has MTU 1600 and an address of 10.101.0.0/24 so that, on a kernel without 802.1Q
 VLANs can ride VXLAN over it (``drivers.network.iproute.ensure_vlan``). One
 data directory serves every component (keys, conf); per process the environment sets
 BIND_ADDRESS, VNET_NAMESPACE (the host's namespace) and, for a node, its own INSTANCE_PATH.
+The storage controller exports volumes over NBD on TCP (SC_NBD_TRANSPORT=tcp) at FRONT_IP,
+which the nodes reach across ``mgmt``.
 Components run as ``ip netns exec <host> python -m eucalyptus.cli.admin serve <name>``, are
 registered (the nodes with the cluster) and stopped by PID. ``in_front(fn, *args)`` runs
 ``fn`` in a worker thread that entered the front end's namespace with setns(2), which is how
@@ -112,7 +114,9 @@ class MultiHostCloud:
                 "CC_HOST": FRONT_IP, "SC_HOST": FRONT_IP, "WALRUS_HOST": FRONT_IP,
                 "VNET_MODE": self.mode, "VNET_PRIVINTERFACE": "priv0",
                 "SCHEDPOLICY": "ROUNDROBIN", "NC_POLLING_FREQUENCY": "1",
-                "HYPERVISOR": "tcg", "WALRUS_WORKERS": "1", **self.extra_conf}
+                "HYPERVISOR": "tcg", "WALRUS_WORKERS": "1",
+                # the nodes are other hosts: the SC serves NBD on FRONT_IP, not a unix socket
+                "SC_NBD_TRANSPORT": "tcp", **self.extra_conf}
         self.settings = init(self.data_dir, conf)
 
     def _spawn(self, ns: str, component: str, ip: str, name: str, **env: str) -> None:

@@ -2,7 +2,9 @@
 each in its own namespace joined by a switch (``tests/system/multi_host.py``). Two real guests
 of one security group, placed ROUNDROBIN on the two nodes, get their leases from the cluster
 controller across the VLAN-tagged private link, reach the metadata service and each other
-across hosts. Two guest boots in all."""
+across hosts. Then an EBS volume of the storage controller on the front end, exported over NBD
+on TCP, is hot-plugged into the guest the first test left running on a node (another
+namespace). Two guest boots in all (three when the volume test runs alone)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.system.guests import by_id, ssh, wait_for, write_pem
+from tests.system.guests import Guests, by_id, ssh, wait_for, write_pem
 from tests.system.multi_host import MultiHostCloud
 
 pytestmark = [pytest.mark.system, pytest.mark.flaky(reruns=1, reruns_delay=5)]
@@ -29,7 +31,23 @@ def cloud(tmp_path_factory, netns_backend):
         assert not netns_backend.namespace_exists(ns)
 
 
-def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
+@pytest.fixture(scope="module")
+def kept() -> dict:
+    """A guest one test leaves running for a later one: instance, address, pem."""
+    return {}
+
+
+def node_of(cloud, iid: str) -> int:
+    """The node (1 or 2) whose namespace holds the tap of ``iid`` (0: none)."""
+    for n, ns in enumerate(cloud.nodes, 1):
+        links = subprocess.run(["ip", "-n", ns, "-o", "link"], capture_output=True,
+                               text=True).stdout
+        if f"vn{iid[2:][-13:]}" in links:
+            return n
+    return 0
+
+
+def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, kept, tmp_path):
     emi = cloud.install_starter()["emi"]
     ec2 = cloud.in_front(cloud.client, "ec2")
     key = cloud.in_front(ec2.create_key_pair, KeyName="mh", KeyType="ed25519")
@@ -38,8 +56,8 @@ def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
                          InstanceType="t1.micro", KeyName="mh")
     ids = [i["InstanceId"] for i in res["Instances"]]
 
-    def described():
-        return by_id(cloud.in_front(ec2.describe_instances, InstanceIds=ids))
+    def described(which=ids):
+        return by_id(cloud.in_front(ec2.describe_instances, InstanceIds=which))
 
     def in_guest(address: str, command: str) -> subprocess.CompletedProcess:
         return ssh(cloud.front, pem, address, command)
@@ -50,14 +68,13 @@ def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
         found = described()
         # ROUNDROBIN: one guest on each node; each one's tap is in its node's namespace
         placed = {}
-        for n, ns in enumerate(cloud.nodes, 1):
-            links = subprocess.run(["ip", "-n", ns, "-o", "link"], capture_output=True,
-                                   text=True).stdout
-            for iid in ids:
-                if f"vn{iid[2:][-13:]}" in links:
-                    placed[iid] = n
-                    # the node made the VLAN bridge with the tagged uplink itself
-                    assert "priv0." in links and "eucabr" in links
+        for iid in ids:
+            placed[iid] = node_of(cloud, iid)
+            assert placed[iid], f"{iid} is on no node"
+            links = subprocess.run(["ip", "-n", cloud.nodes[placed[iid] - 1], "-o", "link"],
+                                   capture_output=True, text=True).stdout
+            # the node made the VLAN bridge with the tagged uplink itself
+            assert "priv0." in links and "eucabr" in links
         assert sorted(placed.values()) == [1, 2], placed
         addresses = {iid: found[iid]["PrivateIpAddress"] for iid in ids}
         one, two = ids
@@ -77,10 +94,79 @@ def test_one_group_spread_over_two_nodes_talks_across_hosts(cloud, tmp_path):
         lease_file = f"/run/eucalyptus/{cloud.front}/leases"
         text = open(lease_file).read()
         assert all(addresses[i] in text for i in ids)
+        kept.update(instance=two, address=addresses[two], pem=pem)   # for the volume test
     finally:
-        cloud.in_front(ec2.terminate_instances, InstanceIds=ids)
-    wait_for(lambda: all(i["State"]["Name"] == "terminated" for i in described().values()),
+        gone = [i for i in ids if i != kept.get("instance")]
+        cloud.in_front(ec2.terminate_instances, InstanceIds=gone)
+    wait_for(lambda: all(i["State"]["Name"] == "terminated"
+                         for i in described(gone).values()),
              BOOT_TIMEOUT, "terminated", interval=1)
+
+
+def _boot_one(cloud, ec2, tmp_path) -> dict:
+    """One more guest (when the volume test runs without the first one): instance, address,
+    pem, once it answers ssh."""
+    emi = cloud.install_starter()["emi"]
+    key = cloud.in_front(ec2.create_key_pair, KeyName="mh-vol", KeyType="ed25519")
+    pem = write_pem(tmp_path / "vol-key.pem", key["KeyMaterial"])
+    iid = cloud.in_front(ec2.run_instances, ImageId=emi, MinCount=1, MaxCount=1,
+                         InstanceType="t1.micro", KeyName="mh-vol")["Instances"][0]["InstanceId"]
+    found = wait_for(lambda: (d := by_id(cloud.in_front(ec2.describe_instances,
+                                                        InstanceIds=[iid]))[iid])
+                     and d["State"]["Name"] == "running" and d, BOOT_TIMEOUT,
+                     "the instance running\n" + cloud.logs(), interval=1)
+    return {"instance": iid, "address": found["PrivateIpAddress"], "pem": pem}
+
+
+def test_a_volume_of_the_front_end_attaches_to_a_guest_on_a_node(cloud, kept, tmp_path):
+    """CreateVolume on the front end's SC, AttachVolume to a guest on node1 or node2: the
+    node's QEMU reaches the SC's NBD export on 10.100.0.1 over TCP, the guest finds the disk
+    by its serial (the volume id), data written reads back with the same checksum; then
+    DetachVolume and DeleteVolume."""
+    ec2 = cloud.in_front(cloud.client, "ec2")
+    guest = dict(kept) or _boot_one(cloud, ec2, tmp_path)
+    iid = guest["instance"]
+    guests = Guests(cloud.front, guest["pem"], {iid: guest["address"]})
+    vid = ""
+
+    def volume() -> dict:
+        return cloud.in_front(ec2.describe_volumes, VolumeIds=[vid])["Volumes"][0]
+    try:
+        wait_for(lambda: guests.ssh(iid, "true").returncode == 0, BOOT_TIMEOUT,
+                 f"ssh {iid}\n{cloud.logs()}")
+        node = node_of(cloud, iid)
+        assert node in (1, 2), f"{iid} is on no node"
+        zone = cloud.in_front(ec2.describe_availability_zones)[
+            "AvailabilityZones"][0]["ZoneName"]
+        vid = cloud.in_front(ec2.create_volume, AvailabilityZone=zone, Size=1)["VolumeId"]
+        wait_for(lambda: volume()["State"] == "available", 60, "the volume\n" + cloud.logs())
+        cloud.in_front(ec2.attach_volume, VolumeId=vid, InstanceId=iid, Device="/dev/sdf")
+        dev = guests.disk_of(iid, vid, timeout=30)
+        assert volume()["Attachments"][0]["State"] == "attached"
+        # the disk comes from the front end over TCP: the node holds a connection to it
+        conns = subprocess.run(["ip", "netns", "exec", cloud.nodes[node - 1], "ss", "-Htn",
+                                "state", "established", "dst", "10.100.0.1"],
+                               capture_output=True, text=True).stdout
+        first, last = cloud.settings.sc_nbd_ports
+        remote_ports = {int(line.split()[-1].rsplit(":", 1)[1]) for line in conns.splitlines()
+                        if line.strip()}
+        assert any(first <= p <= last for p in remote_ports), conns
+        written = guests.write_random(iid, dev)
+        assert guests.checksum(iid, dev) == written
+        cloud.in_front(ec2.detach_volume, VolumeId=vid, InstanceId=iid)
+        wait_for(lambda: volume()["State"] == "available", 60, "detached\n" + cloud.logs())
+        assert guests.gone(iid, vid)
+        cloud.in_front(ec2.delete_volume, VolumeId=vid)
+        vid_deleted, vid = vid, ""
+        gone = cloud.in_front(ec2.describe_volumes, Filters=[
+            {"Name": "volume-id", "Values": [vid_deleted]}])["Volumes"]
+        assert gone == [] or gone[0]["State"] in ("deleting", "deleted"), gone
+    finally:
+        cloud.in_front(ec2.terminate_instances, InstanceIds=[iid])
+        kept.clear()
+        if vid:
+            wait_for(lambda: volume()["State"] == "available", 60, "released")
+            cloud.in_front(ec2.delete_volume, VolumeId=vid)
 
 
 def test_fake_instances_on_both_nodes_share_their_groups_network(cloud, fake_instances,
