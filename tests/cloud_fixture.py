@@ -85,7 +85,6 @@ def kill_qemu_processes_of(directory: Path) -> None:
                 pass
 
 
-
 def terminate_processes(procs, timeout: float) -> None:
     """SIGTERM each still-running ``subprocess.Popen`` of ``procs``, then wait up to
     ``timeout`` seconds for each; one that has not exited by then is SIGKILLed."""
@@ -100,6 +99,7 @@ def terminate_processes(procs, timeout: float) -> None:
             proc.kill()
             proc.wait()
 
+
 def remove_network_of(data_dir: Path, label: str) -> None:
     """Remove the instance network of the cloud or zone at ``data_dir`` when its namespace
     is still there; a failure is printed (naming ``label``), never raised, so that a clean-up
@@ -110,6 +110,7 @@ def remove_network_of(data_dir: Path, label: str) -> None:
             remove_cloud_network(data_dir)
         except Exception as failed:
             print(f"could not remove the network of {label}: {failed}")
+
 
 class CloudStartError(AssertionError):
     pass
@@ -198,12 +199,6 @@ class Cloud:
         return urls
 
     @property
-    def database_url(self) -> str:
-        """The URL of this cloud's database, as its components read it."""
-        from eucalyptus.config import load_settings
-        return load_settings(self.data_dir, env=self.process_env).database_url
-
-    @property
     def settings(self):
         """The cloud's settings as its components see them (file + environment)."""
         from eucalyptus.config import load_settings
@@ -211,6 +206,7 @@ class Cloud:
 
     @property
     def database_url(self) -> str:
+        """The URL of this cloud's database, as its components read it."""
         return self.settings.database_url
 
     def endpoint(self, service: str) -> str:

@@ -16,19 +16,18 @@ small host, where they share its cores as the plain guests do.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from bench.launch.api import BIG_HOST, REPO
 from bench.launch.timing import ratio
+from tests.loop_thread import LoopThread
 
 BOOT_TIMEOUT = 150.0
 
@@ -72,22 +71,6 @@ def wait_ssh(netns: str, key: Path, addresses: list[str], timeout: float) -> Non
             time.sleep(0.3)
 
 
-class _Loop:
-    """An event loop in its own thread (the instance network's servers run there)."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
 def plain_boot(count: int, work: Path, key: Path, starter) -> float:
     """Seconds from the first tap to SSH on ``count`` guests booted with plain qemu."""
     from eucalyptus.cc.vnet.manager import InstanceNetwork, remove_cloud_network
@@ -102,7 +85,7 @@ def plain_boot(count: int, work: Path, key: Path, starter) -> float:
                                         "EUCA_VNET_NETMASK": "255.255.255.0"})
     runtime = Path(tempfile.mkdtemp(prefix="bench-vnet-"))
     runtime.chmod(0o755)                       # dnsmasq drops to nobody
-    loop, net = _Loop(), InstanceNetwork(settings, backend=backend, runtime_dir=runtime)
+    loop, net = LoopThread(), InstanceNetwork(settings, backend=backend, runtime_dir=runtime)
     dirs: list[Path] = []
     try:
         loop.run(net.start())

@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Awaitable, Callable
+from typing import Callable
 
 from eucalyptus import errors
 from eucalyptus.cc import scheduler
-from eucalyptus.cc.instance_messages import (ImageRef, InstanceIds, InstanceLaunch,
+from eucalyptus.cc.instance_messages import (InstanceIds, InstanceLaunch,
                                              InstanceView, InstanceViews, LaunchedInstance,
                                              LaunchReply, LaunchRequest, NodeKeys)
 from eucalyptus.cc.nodes import NodeTable

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-import uuid
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tests.api.s3_clients import empty_bucket, s3_client, unique_bucket
 
 RULES = [
     {"AllowedOrigins": ["http://app.example.com"], "AllowedMethods": ["GET", "PUT"],
@@ -19,19 +19,13 @@ RULES = [
 ]
 
 
-def s3_client(cloud):
-    return cloud.client("s3", config=Config(retries={"max_attempts": 1, "mode": "standard"},
-                                            s3={"addressing_style": "path"}))
-
-
 @pytest.fixture
 def bucket(cloud):
     s3 = s3_client(cloud)
-    name = f"cors-{uuid.uuid4().hex[:12]}"
+    name = unique_bucket("cors")
     s3.create_bucket(Bucket=name)
     yield s3, name
-    for item in s3.list_objects_v2(Bucket=name).get("Contents", []):
-        s3.delete_object(Bucket=name, Key=item["Key"])
+    empty_bucket(s3, name)
     s3.delete_bucket(Bucket=name)
 
 

@@ -7,17 +7,11 @@ import datetime as dt
 import uuid
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eucalyptus.drivers import objects as blob_drivers
 from tests import polling
-
-CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"})
-
-
-def s3_client(cloud):
-    return cloud.client("s3", config=CONFIG)
+from tests.api.s3_clients import s3_client
 
 
 def code_of(call, **kw) -> str:

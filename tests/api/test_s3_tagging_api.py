@@ -3,27 +3,20 @@ x-amz-tagging header on PutObject / CopyObject, x-amz-tagging-count, versions, l
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-
-def s3_client(cloud):
-    return cloud.client("s3", config=Config(retries={"max_attempts": 1, "mode": "standard"},
-                                            s3={"addressing_style": "path"}))
+from tests.api.s3_clients import empty_bucket, s3_client, unique_bucket
 
 
 @pytest.fixture
 def bucket(cloud):
     s3 = s3_client(cloud)
-    name = f"tags-{uuid.uuid4().hex[:12]}"
+    name = unique_bucket("tags")
     s3.create_bucket(Bucket=name)
     yield s3, name
-    listed = s3.list_object_versions(Bucket=name)
-    for item in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
-        s3.delete_object(Bucket=name, Key=item["Key"], VersionId=item["VersionId"])
+    empty_bucket(s3, name)
     s3.delete_bucket(Bucket=name)
 
 

@@ -5,16 +5,16 @@ remove; nothing is added to the host's root namespace.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+
+from tests.loop_thread import LoopThread
 
 
 def pytest_configure(config):
@@ -42,24 +42,6 @@ def netns_backend():
     if reason:
         _missing_or_skip(reason)
     return backend
-
-
-class LoopThread:
-    """An event loop in a thread of its own, so servers keep answering while a test blocks
-    on ``ip netns exec`` commands. ``run(coro)`` waits for the result."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV2Auth, SigV4Auth, SigV4QueryAuth
@@ -11,34 +9,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from eucalyptus import errors
-from eucalyptus.aws.auth import SignedRequest, authenticate, signature_service
-
-KEY, SECRET = "AKIAEXAMPLEEXAMPLE00", "s3cr3t/s3cr3t+s3cr3t/s3cr3t+s3cr3t/0123"
-
-
-@dataclass
-class Cred:
-    secret: str = SECRET
-    active: bool = True
-    session_token: str | None = None
-    expires_at: dt.datetime | None = None
-    principal: str = "someone"
-
-
-def lookup_with(cred):
-    return lambda key: cred if key == KEY else None
-
-
-def to_signed(req: AWSRequest) -> SignedRequest:
-    prepared = req.prepare()
-    parts = urlsplit(prepared.url)
-    path_qs = parts.path + ("?" + parts.query if parts.query else "")
-    headers = dict(prepared.headers)
-    headers.setdefault("Host", parts.netloc)
-    body = prepared.body or b""
-    if isinstance(body, str):
-        body = body.encode()
-    return SignedRequest.from_parts(prepared.method, path_qs, headers, body)
+from eucalyptus.aws.auth import authenticate, signature_service
+from tests.fakes.signing import Cred, KEY, SECRET, lookup_with, to_signed
 
 
 def form_request(url="http://127.0.0.1:8773/services/Euare", body="Action=ListUsers&Version=2010-05-08"):

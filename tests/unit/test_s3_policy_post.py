@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from dataclasses import dataclass
 
 import pytest
 from botocore.auth import HmacV1PostAuth, S3SigV4PostAuth
@@ -14,22 +13,10 @@ from botocore.credentials import Credentials
 
 from eucalyptus.errors import AccessDenied, ServiceError
 from eucalyptus.services.s3 import post_policy
+from tests.fakes.signing import KEY, SECRET, lookup
 
-KEY, SECRET = "AKIAEXAMPLEEXAMPLE00", "s3cr3t/s3cr3t+s3cr3t/s3cr3t+s3cr3t/0123"
 SOON = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)).strftime(
     "%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Cred:
-    secret: str = SECRET
-    active: bool = True
-    session_token: str | None = None
-    expires_at: dt.datetime | None = None
-
-
-def lookup(key):
-    return Cred() if key == KEY else None
 
 
 def b64(doc) -> str:

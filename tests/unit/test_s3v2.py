@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.auth import HmacV1Auth, HmacV1QueryAuth
@@ -15,33 +13,9 @@ from botocore.credentials import Credentials
 
 from eucalyptus import errors
 from eucalyptus.aws.auth import SignedRequest, authenticate, s3v2
+from tests.fakes.signing import KEY, SECRET, lookup, to_signed
 
-KEY, SECRET = "AKIAEXAMPLEEXAMPLE00", "s3cr3t/s3cr3t+s3cr3t/s3cr3t+s3cr3t/0123"
 URL = "http://127.0.0.1:8777/services/objectstorage/bucket-1/some%20key.txt"
-
-
-@dataclass
-class Cred:
-    secret: str = SECRET
-    active: bool = True
-    session_token: str | None = None
-    expires_at: dt.datetime | None = None
-    principal: str = "someone"
-
-
-def lookup(key):
-    return Cred() if key == KEY else None
-
-
-def to_signed(req: AWSRequest) -> SignedRequest:
-    prepared = req.prepare()
-    parts = urlsplit(prepared.url)
-    headers = dict(prepared.headers)
-    headers.setdefault("Host", parts.netloc)
-    body = prepared.body or b""
-    return SignedRequest.from_parts(prepared.method, parts.path + (
-        "?" + parts.query if parts.query else ""), headers,
-        body.encode() if isinstance(body, str) else body)
 
 
 def test_header_form_from_botocore_accepted():

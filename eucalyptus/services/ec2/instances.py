@@ -315,13 +315,14 @@ async def terminate_instances(ctx, instance_ids: list[str] | None = None, **_) -
     previous = {r.id: r.state for r in rows}
     live = [r.id for r in rows if r.state != "terminated"]     # stopped ones: nothing runs
     views = {}
-    for zone, ids in clusters.group_by_zone(r for r in rows if r.state != "terminated").items():
+    for zone, zone_ids in clusters.group_by_zone(
+            r for r in rows if r.state != "terminated").items():
         try:
             got = await cluster_call(ctx.component, "cluster/instances/terminate",
-                                     InstanceIds(ids), InstanceViews, zone=zone)
+                                     InstanceIds(zone_ids), InstanceViews, zone=zone)
             views.update({v.instance_id: v for v in got.instances})
         except ServiceError as exc:
-            log.warning("terminate %s: %s", ids, exc.message)
+            log.warning("terminate %s: %s", zone_ids, exc.message)
     now = utcnow()
     for row in rows:
         if row.state == "terminated":
@@ -346,8 +347,8 @@ async def reboot_instances(ctx, instance_ids: list[str] | None = None, **_) -> d
     """RebootInstances: running instances reboot (a real guest reset); others are left."""
     rows = owned_instances(ctx.db, ctx.account_id, instance_ids)
     running = [r for r in rows if r.state == "running"]
-    for zone, ids in clusters.group_by_zone(running).items():
-        await cluster_call(ctx.component, "cluster/instances/reboot", InstanceIds(ids),
+    for zone, zone_ids in clusters.group_by_zone(running).items():
+        await cluster_call(ctx.component, "cluster/instances/reboot", InstanceIds(zone_ids),
                            InstanceViews, zone=zone)
     return {}
 

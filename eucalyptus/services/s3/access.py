@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from eucalyptus.errors import AccessDenied
 
 ACCESS_DENIED = "Access Denied"
 

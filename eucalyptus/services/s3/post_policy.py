@@ -109,7 +109,7 @@ def _condition(item: Any) -> tuple[str, str, Any]:
                                  "exactly one property specified.")
         (name, value), = item.items()
         if not isinstance(value, str):
-            raise invalid_policy(f"Invalid Simple-Condition: value must be a string.")
+            raise invalid_policy("Invalid Simple-Condition: value must be a string.")
         return "eq", name.lower().lstrip("$"), value
     if not isinstance(item, list) or not item or not isinstance(item[0], str):
         raise invalid_policy("Invalid Condition: conditions must be objects or arrays.")
