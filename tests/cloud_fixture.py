@@ -31,6 +31,7 @@ from eucalyptus.credentials import parse_eucarc
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SERVICE_VARIABLES = {"ec2": "EC2_URL", "iam": "EUARE_URL", "sts": "TOKEN_URL", "s3": "S3_URL"}
+START_ATTEMPTS = 3            # starts tried when a chosen port turns out taken
 
 
 def _port_free(port: int) -> bool:
@@ -42,11 +43,23 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    """The first port of the kernel's range for outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_base(count: int = 5) -> int:
-    """A base port N such that N .. N+count-1 are all free on 127.0.0.1 right now."""
+    """A base port N such that N .. N+count-1 are all free on 127.0.0.1 right now, below the
+    range the kernel hands to outgoing connections (so none of those takes one meanwhile)."""
     rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    low = _ephemeral_low()
+    top = low - count if low > 12000 + count else 60000 - count
     for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
+        base = rng.randrange(10000, top)
         if all(_port_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no run of free ports found")
@@ -133,7 +146,14 @@ class Cloud:
     def start(cls, data_dir: Path, extra_env: dict[str, str] | None = None,
               timeout: float = 90.0, port_base: int | None = None) -> "Cloud":
         data_dir = Path(data_dir)
-        port_base = port_base or free_port_base()
+        if port_base is None:           # another process may bind a chosen port first: retry
+            for attempt in range(START_ATTEMPTS):
+                try:
+                    return cls.start(data_dir, extra_env, timeout, free_port_base())
+                except CloudStartError as exc:
+                    if "address already in use" not in str(exc) or \
+                            attempt == START_ATTEMPTS - 1:
+                        raise
         env = clean_environment(**(extra_env or {}))
         log = data_dir.parent / f"{data_dir.name}-up.log"
         with open(log, "wb") as out:

@@ -81,6 +81,10 @@ class StorageController(Component):
         await self.volumes.stop()
         await self.store.close()
         self.state.close()
+        try:
+            self.exporter.run_dir.rmdir()       # only when no export outlives this process
+        except OSError:
+            pass
 
     def health_details(self) -> dict[str, Any]:
         cap = self.volumes.capacity()

@@ -93,5 +93,6 @@ class Walrus(Component):
         sweeper = getattr(self, "sweeper", None)
         if sweeper is not None:
             await sweeper.stop()
+        self.blobs.close()
         if self._db is not None:
             self._db.dispose()

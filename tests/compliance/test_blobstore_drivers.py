@@ -1,6 +1,7 @@
 """Every blob-store driver keeps the contract written in ``drivers/objects/base.py``."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,20 @@ def test_concatenate_and_copy_range(store):
     assert {a, b, joined, part, tail} <= set(store.blob_ids())
     with pytest.raises(BlobNotFound):
         store.copy_range("f" * 32)
+
+
+def test_large_blob_delete_is_immediate_and_finishes(store, tmp_path):
+    """A blob big enough to be unlinked in the background is gone from the store as soon as
+    ``delete`` returns, and closing the store finishes the removal."""
+    writer = store.writer()
+    chunk = os.urandom(1 << 20)
+    for _ in range(9):
+        writer.write(chunk)
+    blob = writer.commit()
+    store.delete(blob)
+    with pytest.raises(BlobNotFound):
+        store.open(blob)
+    assert blob not in set(store.blob_ids())
+    store.close()
+    leftovers = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
+    assert leftovers == []

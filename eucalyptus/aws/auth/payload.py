@@ -60,13 +60,13 @@ class ChunkSigner:
     def chunk(self, data: bytes) -> str:
         text = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", self.timestamp, self.scope, self.previous,
                           EMPTY_SHA256, hashlib.sha256(data).hexdigest()])
-        self.previous = hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+        self.previous = hmac.digest(self.key, text.encode(), "sha256").hex()
         return self.previous
 
     def trailer(self, trailer_text: bytes) -> str:
         text = "\n".join(["AWS4-HMAC-SHA256-TRAILER", self.timestamp, self.scope, self.previous,
                           hashlib.sha256(trailer_text).hexdigest()])
-        self.previous = hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+        self.previous = hmac.digest(self.key, text.encode(), "sha256").hex()
         return self.previous
 
 

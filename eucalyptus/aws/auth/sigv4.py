@@ -36,6 +36,13 @@ class V4Signature:
 
 
 def _parse_amz_date(value: str) -> dt.datetime:
+    if len(value) == 16 and value[8] == "T" and value[15] == "Z" and value[:8].isdigit() \
+            and value[9:15].isdigit():           # the ISO 8601 basic form every SDK sends
+        try:
+            return dt.datetime(int(value[:4]), int(value[4:6]), int(value[6:8]),
+                               int(value[9:11]), int(value[11:13]), int(value[13:15]))
+        except ValueError:
+            pass
     for fmt in ("%Y%m%dT%H%M%SZ", "%a, %d %b %Y %H:%M:%S GMT"):
         try:
             return dt.datetime.strptime(value, fmt)
@@ -137,7 +144,7 @@ def canonical_request(request: SignedRequest, sig: V4Signature) -> str:
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     key = ("AWS4" + secret).encode()
     for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        key = hmac.digest(key, part.encode(), "sha256")
     return key
 
 
@@ -148,4 +155,4 @@ def expected_signature(request: SignedRequest, sig: V4Signature, secret: str) ->
         hashlib.sha256(canonical_request(request, sig).encode()).hexdigest(),
     ])
     key = signing_key(secret, sig.date, sig.region, sig.service)
-    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, string_to_sign.encode(), "sha256").hex()

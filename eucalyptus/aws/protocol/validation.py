@@ -32,6 +32,9 @@ def aws_item_path(index: int, parent: str) -> str:
     return f"{parent}.{index}.member"
 
 
+_NESTED = frozenset({"structure", "list", "map"})     # shapes that can hold required members
+
+
 def find_missing(shape, value: Any, name_of: Namer = aws_member_path,
                  item_of: ItemNamer = aws_item_path, path: str = "") -> list[str]:
     """Paths of required members absent anywhere in ``value`` (decoded input of ``shape``)."""
@@ -40,13 +43,14 @@ def find_missing(shape, value: Any, name_of: Namer = aws_member_path,
     if type_name == "structure" and isinstance(value, dict):
         required = shape.required_members
         for member_name, member_shape in shape.members.items():
-            member_path = name_of(member_name, member_shape, path)
-            if member_name not in value or value[member_name] is None:
+            member = value.get(member_name)
+            if member is None:
                 if member_name in required:
-                    missing.append(member_path)
+                    missing.append(name_of(member_name, member_shape, path))
                 continue
-            missing.extend(find_missing(member_shape, value[member_name], name_of, item_of,
-                                        member_path))
+            if member_shape.type_name in _NESTED:
+                missing.extend(find_missing(member_shape, member, name_of, item_of,
+                                            name_of(member_name, member_shape, path)))
     elif type_name == "list" and isinstance(value, list):
         for index, item in enumerate(value, 1):
             missing.extend(find_missing(shape.member, item, name_of, item_of,

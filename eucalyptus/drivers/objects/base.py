@@ -82,3 +82,6 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def blob_ids(self) -> Iterator[str]:
         """Every committed blob's id, in no particular order."""
+
+    def close(self) -> None:
+        """Finish any work still running in the background (none by default)."""

@@ -43,13 +43,15 @@ def latest(session, bucket: str, key: str) -> ObjectVersion | None:
 def install(ctx, bucket: Bucket, row: ObjectVersion) -> None:
     """Make ``row`` (a transient ``ObjectVersion``, never added to the session) the latest
     version of its key: earlier "null" versions go (their blobs after commit) when ``row`` is
-    one, the previous latest version stops being the latest, ``row`` is inserted."""
+    one, the previous latest version stops being the latest (in a bucket whose versioning was
+    never configured every version is "null", so none is left), ``row`` is inserted."""
     session = ctx.db
     lock_key(session, bucket.name, row.key)
     if row.version_id == NULL:
         for blob in records.delete_null_versions(session, bucket.name, row.key, NULL):
             defer_blob_delete(ctx, blob)
-    records.retire_latest(session, bucket.name, row.key)
+    if reports_versions(bucket):     # else every version was "null" and is gone already
+        records.retire_latest(session, bucket.name, row.key)
     row.is_latest = True
     records.insert_version(session, row)
 
