@@ -27,7 +27,7 @@ from bench import peers
 from bench.front_door import idle_cpu, start_server
 from bench.report import write_json
 from bench.s3 import ceilings as ceiling_probes
-from bench.s3.figures import Figure, from_run
+from bench.s3.figures import Figure, from_runs
 from bench.s3.large import make_source, get_large, put_large
 from bench.s3.listing import fill, time_listings
 from bench.s3.preflight import bucket_name, check
@@ -55,7 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="sign the SHA-256 of small bodies (computed in advance) instead of UNSIGNED-PAYLOAD")
     add("--large-mib", type=int, default=256, help="size of the large object (default 256)")
     add("--repeats", type=int, default=3,
-        help="transfers and listings per server, the median reported (default 3)")
+        help="runs of each small-object figure, transfers and listings per server; the "
+             "median reported (default 3)")
     add("--list-keys", type=int, default=10000, help="keys in the listed bucket (default 10000)")
     add("--fill-seconds", type=float, default=60.0,
         help="cap on filling the listed bucket, per server (default 60)")
@@ -86,27 +87,35 @@ def _say(console: Console, figure: Figure) -> None:
 
 
 async def small_phase(servers, buckets, args, console) -> list[Figure]:
+    """Each small-object figure is the median of ``args.repeats`` runs; the servers take
+    turns run by run, so drift of the machine hits both alike."""
     figures, keys = [], {s.name: [] for s in servers}
     body = small_body()
     count = args.warmup + args.requests
     for action in ("PUT", "GET"):
         for concurrency in args.concurrency:
-            for server in servers:           # interleaved, so drift hits both alike
-                label = f"{action} {SMALL_SIZE >> 10} KiB c={concurrency}"
-                if action == "PUT":
-                    calls = put_calls(server, buckets[server.name], "small/o", count, body,
-                                      args.sign_payload)
-                    result, timed = await run_calls(calls, server, label, concurrency,
-                                                    args.seconds, args.warmup)
-                    keys[server.name] += timed
-                elif keys[server.name]:
-                    calls = get_calls(server, buckets[server.name], keys[server.name], count)
-                    result, _ = await run_calls(calls, server, label, concurrency,
-                                                args.seconds, args.warmup, len(body))
-                else:
-                    continue
-                figures.append(from_run(result, label))
-                _say(console, figures[-1])
+            label = f"{action} {SMALL_SIZE >> 10} KiB c={concurrency}"
+            runs: dict[str, list] = {s.name: [] for s in servers}
+            for _ in range(args.repeats):
+                for server in servers:
+                    if action == "PUT":
+                        calls = put_calls(server, buckets[server.name], "small/o", count, body,
+                                          args.sign_payload)
+                        result, timed = await run_calls(calls, server, label, concurrency,
+                                                        args.seconds, args.warmup)
+                        keys[server.name] += timed
+                    elif keys[server.name]:
+                        calls = get_calls(server, buckets[server.name], keys[server.name],
+                                          count)
+                        result, _ = await run_calls(calls, server, label, concurrency,
+                                                    args.seconds, args.warmup, len(body))
+                    else:
+                        continue
+                    runs[server.name].append(result)
+            for server in servers:
+                if runs[server.name]:
+                    figures.append(from_runs(runs[server.name], label))
+                    _say(console, figures[-1])
     return figures
 
 

@@ -47,6 +47,21 @@ def from_run(result: RunResult, operation: str) -> Figure:
                   error_samples=dict(result.error_samples))
 
 
+def from_runs(results: list[RunResult], operation: str) -> Figure:
+    """A Figure of repeated load-loop runs: the run of median rate (its latencies and CPU),
+    every run's rate in ``samples``, requests and errors summed over the runs."""
+    ranked = sorted(results, key=lambda r: r.rate)
+    figure = from_run(ranked[(len(ranked) - 1) // 2], operation)
+    figure.samples = [r.rate for r in results]
+    figure.count = sum(r.units for r in results)
+    figure.errors = sum(r.errors for r in results)
+    figure.error_samples = {}
+    for result in results:
+        for sample, seen in result.error_samples.items():
+            figure.error_samples[sample] = figure.error_samples.get(sample, 0) + seen
+    return figure
+
+
 def from_repeats(server: str, operation: str, unit: str, values: list[float],
                  wall_s: float, server_cpu_s: float, client_cpu_s: float, errors: int,
                  error_samples: dict[str, int]) -> Figure:

@@ -50,7 +50,7 @@ def _cells(figure: Figure | None) -> list[str]:
 def render(table_rows: list[dict], ceilings: dict[str, Ceiling], facts: dict,
            console: Console) -> None:
     table = Table(title="S3: Walrus (ours) vs moto; ratio = times better than moto (>1 ours "
-                        "better); large and LIST figures are medians of n repeats",
+                        "better); every figure is the median of its repeats",
                   title_justify="left")
     table.add_column("operation", no_wrap=True)
     table.add_column("unit")

@@ -12,7 +12,7 @@ import pytest
 from bench.driver import RunResult
 from bench.peers import Server
 from bench.s3 import ceilings
-from bench.s3.figures import Figure, from_run, ratio
+from bench.s3.figures import Figure, from_run, from_runs, ratio
 from bench.s3.large import make_source
 from bench.s3.signing import UNSIGNED, object_url, sha256_hex, sign
 from bench.s3.targets import judge
@@ -169,6 +169,19 @@ def test_ratio_is_times_better_for_rates_and_durations():
                     p50_ms=1.0, p99_ms=2.0, server_cpu_s=1.0)
     figure = from_run(run, "PUT 4 KiB c=16")
     assert (figure.value, figure.errors, figure.count, figure.server_cores) == (4.5, 1, 10, 0.5)
+
+
+def test_repeated_small_runs_report_the_median_run():
+    runs = [RunResult("ours", "l", 16, units=n, ok=n, errors=e, wall_s=1.0, rate=rate,
+                      p50_ms=p50, server_cpu_s=cpu, error_samples=samples)
+            for n, e, rate, p50, cpu, samples in [(50, 0, 50.0, 5.0, 0.5, {}),
+                                                  (90, 1, 89.0, 1.0, 0.9, {"HTTP 500": 1}),
+                                                  (70, 2, 68.0, 3.0, 0.7, {"HTTP 500": 2})]]
+    figure = from_runs(runs, "PUT 4 KiB c=16")
+    assert (figure.value, figure.p50_ms, figure.server_cpu_s) == (68.0, 3.0, 0.7)
+    assert figure.samples == [50.0, 89.0, 68.0]
+    assert (figure.count, figure.errors, figure.error_samples) == (210, 3, {"HTTP 500": 3})
+    assert from_runs(runs[:2], "x").value == 50.0      # an even count: the lower middle run
 
 
 def test_judge_applies_each_target():
