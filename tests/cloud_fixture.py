@@ -98,6 +98,20 @@ def kill_qemu_processes_of(directory: Path) -> None:
                 pass
 
 
+def remove_export_dir_of(data_dir: Path) -> None:
+    """Remove the storage controller's export-socket directory of the cloud at ``data_dir``
+    when it lies outside it (``/tmp/euca-sc-<hash>``), once its daemons are gone."""
+    from eucalyptus.config import ConfigError, load_settings
+    from eucalyptus.sc.component import export_run_dir
+    try:
+        settings = load_settings(data_dir, clean_environment())
+    except (ConfigError, OSError):
+        return
+    run_dir = export_run_dir(settings)
+    if settings.data_dir not in run_dir.parents:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def terminate_processes(procs, timeout: float) -> None:
     """SIGTERM each still-running ``subprocess.Popen`` of ``procs``, then wait up to
     ``timeout`` seconds for each; one that has not exited by then is SIGKILLed."""
@@ -204,8 +218,10 @@ class Cloud:
 
     def stop_leftovers(self) -> None:
         """Kill the detached processes this cloud started that outlive ``up`` by design
-        (see ``kill_qemu_processes_of``)."""
+        (see ``kill_qemu_processes_of``), and the export-socket directory their storage
+        controller keeps outside the data directory when its path is long."""
         kill_qemu_processes_of(self.data_dir.resolve())
+        remove_export_dir_of(self.data_dir)
 
     def remove_network(self) -> None:
         remove_network_of(self.data_dir, str(self.data_dir))

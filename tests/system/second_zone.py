@@ -27,7 +27,8 @@ from pathlib import Path
 
 from eucalyptus.config import CONF_NAME, INIT_MARKER, load_settings
 from tests.cloud_fixture import (admin_command, clean_environment, free_port_base,
-                                 kill_qemu_processes_of, remove_network_of,
+                                 kill_qemu_processes_of, remove_export_dir_of,
+                                 remove_network_of,
                                  terminate_processes)
 
 COMPONENTS = ("cc", "sc", "nc")
@@ -156,4 +157,5 @@ class SecondZone:
             self.registered = False
         terminate_processes(self.procs.values(), 20)
         kill_qemu_processes_of(self.data_dir)
+        remove_export_dir_of(self.data_dir)
         remove_network_of(self.data_dir, self.zone)

@@ -60,6 +60,7 @@ def test_unix_export_serves_writes_and_stops_by_pid(tmp_path):
             await driver.close(ep)
         assert not _alive(ep.pid) and not driver.running(ep)
         assert not os.path.exists(ep.socket)
+        assert list((tmp_path / "run").iterdir()) == []            # a quiet daemon's log too
         await driver.close(ep)                                     # idempotent
         with open(image, "rb") as f:
             f.seek(MIB)

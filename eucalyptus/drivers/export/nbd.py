@@ -15,7 +15,7 @@ clients go on writing. The destination is a sparse raw file; zero ranges of the 
 as unwritten extents (no data written).
 
 Files per export under ``run_dir``: ``<vol>.nbd`` (socket), ``<vol>.qmp``, ``<vol>.pid``,
-``<vol>.log`` (the daemon's messages).
+``<vol>.log`` (the daemon's messages, removed with the export when empty).
 """
 from __future__ import annotations
 
@@ -170,9 +170,14 @@ class NbdExportDriver(ExportDriver):
                 os.kill(endpoint.pid, signal.SIGKILL)
                 while _alive(endpoint.pid):
                     await asyncio.sleep(0.02)
-        sock, control, pidfile, _log = self._files(endpoint.volume_id)
+        sock, control, pidfile, log = self._files(endpoint.volume_id)
         for path in (sock, control, pidfile, pidfile.with_suffix(".port")):
             path.unlink(missing_ok=True)
+        try:
+            if log.stat().st_size == 0:       # a daemon that had nothing to say
+                log.unlink()
+        except FileNotFoundError:
+            pass
 
     async def backup(self, endpoint: Endpoint, dest: Path) -> None:
         dest = Path(dest)
