@@ -98,11 +98,13 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _unlink(path) -> None:
+def _unlink(path) -> bool:
+    """Remove a file; whether it was there."""
     try:
         os.unlink(path)
+        return True
     except FileNotFoundError:
-        pass
+        return False
 
 
 def _copy_fd(src: int, dst: int, offset: int, length: int) -> None:
@@ -165,7 +167,7 @@ class FsBlobWriter(BlobWriter):
             os.fsync(fd)          # data, size and mode (and the new name, see the docstring)
         except BaseException:
             os.close(fd)
-            self._remove()
+            _unlink(self.path)
             raise
         os.close(fd)
         return self.blob_id
@@ -174,13 +176,7 @@ class FsBlobWriter(BlobWriter):
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-            self._remove()
-
-    def _remove(self) -> None:
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+            _unlink(self.path)
 
     def __del__(self) -> None:   # a writer dropped without commit leaves no temp file
         if getattr(self, "fd", None) is not None:
@@ -285,20 +281,9 @@ class FsBlobStore(BlobStore):
             raise
 
     def recover(self) -> int:
-        removed = 0
-        for entry in os.scandir(self.tmp):
-            try:
-                os.unlink(entry.path)
-                removed += 1
-            except FileNotFoundError:
-                pass
-        for path in self._blob_files(committed=False):
-            try:
-                os.unlink(path)
-                removed += 1
-            except FileNotFoundError:
-                pass
-        return removed
+        leftovers = [entry.path for entry in os.scandir(self.tmp)]
+        leftovers += self._blob_files(committed=False)
+        return sum(_unlink(path) for path in leftovers)
 
     def _blob_files(self, committed: bool) -> Iterator[str]:
         """Paths of committed blob files, or of those still (or forever) being written."""

@@ -350,21 +350,23 @@ def _state(name: str) -> dict:
     return state_of(name)
 
 
-def _not_ebs(row: Instance) -> ClientError:
-    return ClientError("IncorrectInstanceState",
-                       f"The instance '{row.id}' is not an EBS-backed instance: its root "
-                       "device type is instance-store.")
+def _check_all(ctx, rows: list[Instance], states: tuple[str, ...], done: str) -> None:
+    """IncorrectInstanceState unless every instance is EBS-backed and in one of ``states``
+    (``done``: "stopped" or "started", for the message)."""
+    backed = ebs_backed(ctx.db, [r.id for r in rows])
+    for row in rows:
+        if row.id not in backed:
+            raise ClientError("IncorrectInstanceState",
+                              f"The instance '{row.id}' is not an EBS-backed instance: its "
+                              "root device type is instance-store.")
+        if row.state not in states:
+            raise ClientError("IncorrectInstanceState", f"The instance '{row.id}' is not in a "
+                              f"state from which it can be {done}.")
 
 
 def stop(ctx, rows: list[Instance], force: bool = False) -> dict:
     """StopInstances (see the module docstring; ``force`` changes nothing)."""
-    backed = ebs_backed(ctx.db, [r.id for r in rows])
-    for row in rows:
-        if row.id not in backed:
-            raise _not_ebs(row)
-        if row.state not in ("running", "stopping", "stopped"):
-            raise ClientError("IncorrectInstanceState", f"The instance '{row.id}' is not in a "
-                              "state from which it can be stopped.")
+    _check_all(ctx, rows, ("running", "stopping", "stopped"), "stopped")
     out, now = [], utcnow()
     for row in rows:
         previous = row.state
@@ -384,13 +386,7 @@ def stop(ctx, rows: list[Instance], force: bool = False) -> dict:
 
 async def start(ctx, rows: list[Instance]) -> dict:
     """StartInstances (see the module docstring)."""
-    backed = ebs_backed(ctx.db, [r.id for r in rows])
-    for row in rows:
-        if row.id not in backed:
-            raise _not_ebs(row)
-        if row.state not in ("stopped", "pending", "running"):
-            raise ClientError("IncorrectInstanceState", f"The instance '{row.id}' is not in a "
-                              "state from which it can be started.")
+    _check_all(ctx, rows, ("stopped", "pending", "running"), "started")
     out = []
     for row in rows:
         previous = row.state

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from eucalyptus import ids
 from eucalyptus.aws.dispatch import RequestContext, operation
 from eucalyptus.db.schema import AccessKey, User
-from eucalyptus.errors import LimitExceeded, NotFound, ValidationError
+from eucalyptus.errors import LimitExceeded, NotFound
 from eucalyptus.services.iam import names
-from eucalyptus.services.iam.entities import caller, target_user, utc
+from eucalyptus.services.iam.entities import caller, is_active, target_user, utc
 from eucalyptus.services.iam.paging import paginate
 
 KEYS_PER_USER = 2
@@ -74,12 +74,9 @@ def list_access_keys(ctx: RequestContext, user_name: str | None = None, marker: 
 @operation
 def update_access_key(ctx: RequestContext, access_key_id: str | None = None,
                       status: str | None = None, user_name: str | None = None, **_) -> dict:
-    if status not in ("Active", "Inactive"):
-        raise ValidationError(
-            f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
-            "constraint: Member must satisfy enum value set: [Active, Inactive]")
+    active = is_active(status)
     key = _user_key(ctx, user_name, access_key_id)
-    key.active = status == "Active"
+    key.active = active
     ctx.db.flush()
     return {}
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from eucalyptus.aws.dispatch import Principal, RequestContext
 from eucalyptus.db.schema import Group, ManagedPolicy, User
-from eucalyptus.errors import MissingAuthenticationToken, NotFound
+from eucalyptus.errors import MissingAuthenticationToken, NotFound, ValidationError
 
 CLOUD_ADMIN_ACCOUNT = "eucalyptus"
 ROOT_USER = "admin"
@@ -44,6 +44,16 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+def is_active(status: str | None) -> bool:
+    """A key's or certificate's ``Status`` ("Active" or "Inactive") as a flag; ValidationError
+    for anything else."""
+    if status not in ("Active", "Inactive"):
+        raise ValidationError(
+            f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Active, Inactive]")
+    return status == "Active"
 
 
 def encode_document(document: str) -> str:

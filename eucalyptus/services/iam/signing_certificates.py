@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from eucalyptus.aws.dispatch import RequestContext, operation
 from eucalyptus.db.images import SigningCertificate
 from eucalyptus.db.schema import User
-from eucalyptus.errors import ClientError, LimitExceeded, NotFound, ValidationError
+from eucalyptus.errors import ClientError, LimitExceeded, NotFound
 from eucalyptus.images import certificates
-from eucalyptus.services.iam.entities import target_user, utc
+from eucalyptus.services.iam.entities import is_active, target_user, utc
 
 CERTIFICATES_PER_USER = 2
 
@@ -99,12 +99,9 @@ def list_signing_certificates(ctx: RequestContext, user_name: str | None = None,
 def update_signing_certificate(ctx: RequestContext, certificate_id: str | None = None,
                                status: str | None = None, user_name: str | None = None,
                                **_) -> dict:
-    if status not in ("Active", "Inactive"):
-        raise ValidationError(
-            f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
-            "constraint: Member must satisfy enum value set: [Active, Inactive]")
+    active = is_active(status)
     _user, row = _owned(ctx, user_name, certificate_id)
-    row.active = status == "Active"
+    row.active = active
     ctx.db.flush()
     return {}
 
