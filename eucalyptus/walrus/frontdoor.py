@@ -33,7 +33,7 @@ from eucalyptus import errors, ids
 from eucalyptus.aws import specs
 from eucalyptus.aws.auth import SignedRequest, authenticate, sigv4
 from eucalyptus.aws.auth.payload import UNSIGNED as UNSIGNED_PAYLOAD
-from eucalyptus.aws.auth.payload import ChunkSigner, PayloadReader
+from eucalyptus.aws.auth.payload import ChunkSigner, PayloadReader, sha256_mismatch
 from eucalyptus.aws.dispatch import DispatchTable, RequestContext
 from eucalyptus.aws.http import HttpRequest, HttpResponse, parse_query
 from eucalyptus.aws.protocol import restroutes, restxml
@@ -41,7 +41,7 @@ from eucalyptus.aws.protocol.errors import request_id_headers
 from eucalyptus.services.s3 import cors, post_upload, records
 from eucalyptus.walrus.addressing import locate
 from eucalyptus.walrus.offload import ThreadLoops
-from eucalyptus.walrus.streams import BodySource
+from eucalyptus.walrus.streams import BodySource, SocketBody, can_detach, detached
 
 log = logging.getLogger("eucalyptus.walrus.s3")
 
@@ -80,9 +80,7 @@ def _verify_document_digests(headers, body: bytes) -> None:
                                       "match the calculated checksum.", status=400)
     declared = headers.get("x-amz-content-sha256")
     if declared and len(declared) == 64 and declared.lower() != hashlib.sha256(body).hexdigest():
-        raise errors.ServiceError("XAmzContentSHA256Mismatch", "The provided "
-                                  "'x-amz-content-sha256' header does not match what was "
-                                  "computed.", status=400)
+        raise sha256_mismatch()
 
 
 def _needs_no_decoding(headers) -> bool:
@@ -90,6 +88,13 @@ def _needs_no_decoding(headers) -> bool:
     (``UNSIGNED-PAYLOAD``, or no SigV4 payload header, and no ``aws-chunked`` framing): a
     pre-read one then reaches the handler as ``bytes``."""
     return headers.get("x-amz-content-sha256", UNSIGNED_PAYLOAD) == UNSIGNED_PAYLOAD and \
+        "aws-chunked" not in headers.get("Content-Encoding", "").lower()
+
+
+def _is_plain(headers) -> bool:
+    """Whether an upload's body is its bytes as sent (no ``aws-chunked`` framing), whatever
+    its SigV4 payload header says about checking them."""
+    return not headers.get("x-amz-content-sha256", "").startswith("STREAMING-") and \
         "aws-chunked" not in headers.get("Content-Encoding", "").lower()
 
 
@@ -263,6 +268,8 @@ class S3FrontDoor:
         if streaming:
             if preread is not None and _needs_no_decoding(headers):
                 params["Body"] = preread
+            elif preread is None and _is_plain(headers) and can_detach(request):
+                params["Body"] = SocketBody(request, headers)
             else:
                 params["Body"] = PayloadReader(BodySource(request.content) if preread is None
                                                else _fed_stream(preread), headers, signer)
@@ -297,20 +304,29 @@ class S3FrontDoor:
                            f"{sig.date}/{sig.region}/{sig.service}/aws4_request", sig.signature)
 
     # -- sending ----------------------------------------------------------------------------
+    @staticmethod
+    def _answer(request: web.Request, kind: type, response: HttpResponse, **extra):
+        """An aiohttp response of ``kind``; one that closes its connection after a body
+        taken off it (see ``streams.SocketBody``)."""
+        out = kind(status=response.status, headers=response.headers, **extra)
+        if detached(request):
+            out.force_close()
+        return out
+
     async def send(self, request: web.Request, response: HttpResponse) -> web.StreamResponse:
         stream = response.stream
         headers = response.headers
         if stream is None:
             if request.method == "HEAD" or response.status == 304:
-                out = web.StreamResponse(status=response.status, headers=headers)
+                out = self._answer(request, web.StreamResponse, response)
                 if "Content-Length" in headers and response.status != 304:
                     out.content_length = int(headers["Content-Length"])
                 await out.prepare(request)
                 await out.write_eof()
                 return out
-            return web.Response(status=response.status, headers=headers, body=response.body)
+            return self._answer(request, web.Response, response, body=response.body)
         try:
-            out = web.StreamResponse(status=response.status, headers=headers)
+            out = self._answer(request, web.StreamResponse, response)
             out.content_length = stream.length
             await out.prepare(request)
             if stream.length:

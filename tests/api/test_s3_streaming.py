@@ -1,10 +1,12 @@
-"""Streaming: signed aws-chunked uploads over raw HTTP, virtual-hosted and root path-style
-addressing, and flat memory for big objects (256 MiB here; 1 GiB with EUCA_SLOW_TESTS=1)."""
+"""Streaming: signed aws-chunked uploads over raw HTTP, large plain bodies taken straight off
+the socket, virtual-hosted and root path-style addressing, and flat memory for big objects
+(256 MiB here; 1 GiB with EUCA_SLOW_TESTS=1)."""
 from __future__ import annotations
 
 import hashlib
 import http.client
 import os
+import socket
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -95,6 +97,67 @@ def test_addressing_styles(cloud, s3, bucket):
         headers = _signed_headers(cloud, "GET", url, {}, hashlib.sha256(b"").hexdigest())
         status, body = _send(cloud, "GET", path, headers, host=host)
         assert (status, body) == (200, b"addressed"), (host, path, body)
+
+
+def _raw_put(cloud, bucket: str, key: str, data: bytes, payload_hash: str = "UNSIGNED-PAYLOAD",
+             send: int | None = None) -> tuple[int, str, bytes, bytes]:
+    """PUT ``data`` over a plain socket, sending only its first ``send`` bytes (then ending
+    the request side) when given: (status, head, body, what followed on the connection)."""
+    url = f"{cloud.endpoint('s3')}/{bucket}/{key}"
+    headers = _signed_headers(cloud, "PUT", url, {"Content-Length": str(len(data))},
+                              payload_hash)
+    host, port = urlsplit(url).netloc.rsplit(":", 1)
+    lines = [f"PUT {urlsplit(url).path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"]
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        view = memoryview(data)[:len(data) if send is None else send]
+        for start in range(0, len(view), 3 * MIB):        # in pieces, as a client would
+            sock.sendall(view[start:start + 3 * MIB])
+        if send is not None:
+            sock.shutdown(socket.SHUT_WR)
+        answer = sock.makefile("rb")
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            line = answer.readline()
+            assert line, head
+            head += line
+        text = head.decode("latin-1")
+        length = int(text.lower().split("content-length:", 1)[1].split("\r\n", 1)[0])
+        body = answer.read(length)
+        after = answer.read()                    # b"" once the server closed the connection
+    return int(text.split(" ", 2)[1]), text, body, after
+
+
+def _writing_blobs(cloud) -> list[Path]:
+    """Blob files still being written (owner-write-only mode) in the cloud's store."""
+    blobs = cloud.data_dir / "walrus" / "blobs"
+    return [p for p in blobs.rglob("*") if p.is_file() and p.stat().st_mode & 0o777 == 0o200]
+
+
+def test_large_plain_upload_taken_off_the_socket(cloud, s3, bucket):
+    """A large body sent as is (unsigned, or with its SHA-256 declared) is spliced from the
+    socket into its blob: the right ETag and bytes, and the connection closes after the
+    answer, since the HTTP parser never saw the body."""
+    data = os.urandom(9 * MIB + 777)
+    for key, payload_hash in (("unsigned", "UNSIGNED-PAYLOAD"),
+                              ("signed", hashlib.sha256(data).hexdigest())):
+        status, head, body, after = _raw_put(cloud, bucket, key, data, payload_hash)
+        assert status == 200, body
+        assert f'ETag: "{hashlib.md5(data).hexdigest()}"' in head
+        assert "Connection: close" in head and after == b""
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+
+
+def test_large_plain_upload_failures_leave_nothing(cloud, s3, bucket):
+    data = os.urandom(9 * MIB)
+    status, _, body, _ = _raw_put(cloud, bucket, "wrong-hash", data,
+                                  hashlib.sha256(b"other").hexdigest())
+    assert status == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in body
+    status, _, body, _ = _raw_put(cloud, bucket, "cut", data, send=5 * MIB)
+    assert status == 400 and b"<Code>IncompleteBody</Code>" in body
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    assert _writing_blobs(cloud) == []
 
 
 def _rss_kib(pid: int) -> int:

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import os
+import select
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -94,3 +98,63 @@ def test_large_blob_delete_is_immediate_and_finishes(store, tmp_path):
     store.close()
     leftovers = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def _trickle(sock, data: bytes, step: int) -> threading.Thread:
+    """Send ``data`` in ``step``-byte pieces with pauses (so a reader has to wait), then
+    close the sending end."""
+    def send():
+        for start in range(0, len(data), step):
+            sock.sendall(data[start:start + step])
+            time.sleep(0.002)
+        sock.close()
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def test_splice_from_a_socket_and_map_what_was_written(store):
+    """A store with the ``splice`` flag appends bytes straight from a non-blocking socket,
+    calling ``wait`` when it has none and ``progress`` with growing sizes, and ``mapped``
+    shows the written bytes at any offset."""
+    if not store.splice:
+        pytest.skip("this driver does not splice")
+    data = os.urandom(3 << 20)
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    sender = _trickle(theirs, data[100:], 300_001)
+    waits, sizes = [], []
+
+    def wait():
+        waits.append(1)
+        select.select([ours], [], [], 5)
+    writer = store.writer()
+    writer.write(data[:100])
+    writer.splice_from(ours.fileno(), len(data) - 100, wait, sizes.append)
+    sender.join()
+    ours.close()
+    assert waits and sizes == sorted(sizes) and sizes[-1] == len(data) == writer.size
+    for start, end in ((0, len(data)), (5, 4097), (70_000, 1_234_567), (len(data) - 1,
+                                                                          len(data))):
+        with writer.mapped(start, end) as view:
+            assert view == data[start:end]
+    blob = writer.commit()
+    with store.open(blob) as handle:
+        assert handle.read() == data
+
+
+def test_splice_from_a_socket_that_ends_early(store):
+    if not store.splice:
+        pytest.skip("this driver does not splice")
+    before = set(store.blob_ids())
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    sender = _trickle(theirs, b"x" * 5000, 1000)
+    writer = store.writer()
+    with pytest.raises(EOFError):
+        writer.splice_from(ours.fileno(), 6000, lambda: select.select([ours], [], [], 5),
+                           lambda size: None)
+    sender.join()
+    ours.close()
+    writer.abort()
+    assert store.recover() == 0 and set(store.blob_ids()) == before

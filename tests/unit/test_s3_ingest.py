@@ -1,12 +1,17 @@
 """ingest.receive: whole small bodies and streamed large ones give the same blob, ETag and
-checksum; a body failing its checks leaves no file behind. BodySource hands on aiohttp's
-buffers and ends only at the end of the body."""
+checksum; a body failing its checks leaves no file behind. A body taken off its socket is
+spliced into the blob and hashed from the written file, with the same checks. BodySource hands
+on aiohttp's buffers and ends only at the end of the body; a SocketBody's wait gives up after
+its idle timeout or once abandoned."""
 from __future__ import annotations
 
 import asyncio
 import base64
 import hashlib
 import os
+import select
+import socket
+import threading
 import zlib
 
 import pytest
@@ -15,6 +20,7 @@ from eucalyptus.drivers.objects.fs import FsBlobStore
 from eucalyptus.errors import ServiceError
 from eucalyptus.services.s3 import ingest
 from eucalyptus.services.s3.checksums import Expectation
+from eucalyptus.walrus import streams
 from eucalyptus.walrus.streams import BodySource
 
 
@@ -113,3 +119,111 @@ def test_body_source_skips_chunk_boundaries():
             out.append(data)
         return out
     assert asyncio.run(drain()) == [b"abc", b"de"]
+
+
+class Detachable:
+    """A body taken off a socket (like walrus.streams.SocketBody): ``prefix`` was buffered
+    already, the rest of ``length`` bytes comes from the socket the peer writes to."""
+
+    def __init__(self, data: bytes, prefix: int, length: int | None = None,
+                 declared: str | None = None):
+        self.length = len(data) if length is None else length
+        self.declared = declared
+        self.prefix = data[:prefix]
+        self.sock, peer = socket.socketpair()
+        self.sock.setblocking(False)
+        self.fd = self.sock.fileno()
+        self.abandoned = False
+
+        def send():
+            for start in range(prefix, len(data), 1 << 20):
+                peer.sendall(data[start:start + (1 << 20)])
+            peer.close()
+        self.sender = threading.Thread(target=send)
+        self.sender.start()
+
+    async def detach(self):
+        return [self.prefix]
+
+    def wait(self):
+        select.select([self.sock], [], [], 5)
+
+    def abandon(self):
+        self.abandoned = True
+
+
+def _splice_receive(store, body, **kwargs):
+    try:
+        return asyncio.run(ingest.receive(store, body, **kwargs))
+    finally:
+        body.sender.join()
+        body.sock.close()
+
+
+def test_spliced_body_is_hashed_from_the_written_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "MAP_STEP", 1 << 20)
+    store = FsBlobStore(tmp_path)
+    data = os.urandom((9 << 20) + 12345)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    body = Detachable(data, 70_000, declared=hashlib.sha256(data).hexdigest())
+    got = _splice_receive(store, body, content_md5=md5,
+                          expected=Expectation("CRC32", _crc32(data)))
+    assert (got.size, got.etag, got.checksum) == (len(data), hashlib.md5(data).hexdigest(),
+                                                   _crc32(data))
+    with store.open(got.blob) as handle:
+        assert handle.read() == data
+    assert _files(store) == [got.blob]
+
+
+@pytest.mark.parametrize("case", ["sha256", "md5", "crc32", "short"])
+def test_spliced_body_failing_its_checks_leaves_no_file(tmp_path, case):
+    store = FsBlobStore(tmp_path)
+    data = os.urandom(ingest.SPLICE_MIN + 1)
+    kwargs, declared, length = {}, None, None
+    if case == "sha256":
+        declared = hashlib.sha256(b"other").hexdigest()
+    elif case == "md5":
+        kwargs["content_md5"] = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    elif case == "crc32":
+        kwargs["expected"] = Expectation("CRC32", _crc32(b"other"))
+    else:
+        length = len(data) + 1000          # the peer closes before sending all it announced
+    body = Detachable(data, 1000, length=length, declared=declared)
+    with pytest.raises(ServiceError) as caught:
+        _splice_receive(store, body, **kwargs)
+    assert caught.value.code == {"sha256": "XAmzContentSHA256Mismatch", "md5": "BadDigest",
+                                 "crc32": "BadDigest", "short": "IncompleteBody"}[case]
+    assert _files(store) == []
+
+
+def test_small_detachable_bodies_stream_as_usual(tmp_path):
+    """Below SPLICE_MIN a detachable body is read through its chunks like any other."""
+    store = FsBlobStore(tmp_path)
+    data = os.urandom(100_000)
+
+    class Small(Pieces):
+        length = len(data)
+
+        async def detach(self):
+            raise AssertionError("a small body is not detached")
+    got = asyncio.run(ingest.receive(store, Small([data[:500], data[500:]])))
+    assert got.etag == hashlib.md5(data).hexdigest()
+
+
+def test_socket_body_wait_times_out_and_gives_up(monkeypatch):
+    monkeypatch.setattr(streams, "IDLE_TIMEOUT", 0.2)
+    monkeypatch.setattr(streams, "WAIT_SLICE", 0.05)
+    request = type("Request", (), {"content": None})()
+    body = streams.SocketBody(request, {"Content-Length": "10"})
+    ours, theirs = socket.socketpair()
+    body.fd = ours.fileno()
+    with pytest.raises(ServiceError) as caught:
+        body.wait()
+    assert caught.value.code == "RequestTimeout" and caught.value.status == 400
+    body.abandon()
+    with pytest.raises(streams.Abandoned):
+        body.wait()
+    theirs.sendall(b"x")
+    body.wait()                            # readable: returns at once
+    ours.close()
+    theirs.close()

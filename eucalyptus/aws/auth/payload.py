@@ -44,6 +44,11 @@ def incomplete_body() -> ServiceError:
                   "Content-Length HTTP header")
 
 
+def sha256_mismatch() -> ServiceError:
+    return _error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header "
+                  "does not match what was computed.")
+
+
 def _bad_chunk_signature() -> ServiceError:
     return SignatureDoesNotMatch("The request signature we calculated does not match the "
                                  "signature you provided. Check your key and signing method.")
@@ -147,8 +152,7 @@ class PayloadReader:
                 digest.update(data)
             yield data
         if digest is not None and digest.hexdigest() != self.declared:
-            raise _error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' "
-                         "header does not match what was computed.")
+            raise sha256_mismatch()
 
     async def _chunked(self) -> AsyncIterator[bytes]:
         signed = self.mode in (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER)

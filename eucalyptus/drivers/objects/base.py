@@ -17,12 +17,14 @@ Walrus keeps object metadata in the database and bytes here. The contract every 
   by a crash and returns how many were removed. ``blob_ids()`` lists committed blobs (for a
   sweep of blobs no database row names).
 * Capabilities are flags, not probes: ``sendfile`` means ``open()`` returns a real file whose
-  ``fileno()`` the server may hand to ``sendfile(2)``.
+  ``fileno()`` the server may hand to ``sendfile(2)``; ``splice`` means a writer can take
+  bytes straight from a socket (``splice_from``) and show what it has written (``mapped``).
 """
 from __future__ import annotations
 
 import abc
-from typing import BinaryIO, Iterator
+from contextlib import AbstractContextManager
+from typing import BinaryIO, Callable, Iterator
 
 
 class BlobNotFound(Exception):
@@ -38,6 +40,20 @@ class BlobWriter(abc.ABC):
     def write(self, data: bytes | memoryview) -> None:
         """Append ``data``."""
 
+    def splice_from(self, fd: int, count: int, wait: Callable[[], None],
+                    progress: Callable[[int], None]) -> None:
+        """Append ``count`` bytes read from the non-blocking socket ``fd`` without copying
+        them through this process (stores with the ``splice`` flag). ``wait()`` is called
+        whenever the socket has nothing to read, and returns once it may have (or raises);
+        ``progress(size)`` after each stretch is written, with the blob's size so far. The
+        socket's end before ``count`` bytes raises EOFError."""
+        raise NotImplementedError
+
+    def mapped(self, start: int, end: int) -> AbstractContextManager[memoryview]:
+        """The bytes written so far from ``start`` to ``end``, as a read-only view valid
+        inside the ``with`` block (stores with the ``splice`` flag)."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def commit(self) -> str:
         """Make the blob durable and visible; its new id. The writer is spent afterwards."""
@@ -49,6 +65,7 @@ class BlobWriter(abc.ABC):
 
 class BlobStore(abc.ABC):
     sendfile: bool = False
+    splice: bool = False
 
     @abc.abstractmethod
     def writer(self) -> BlobWriter:

@@ -15,7 +15,9 @@ inode is found at once (on a long-used filesystem, creating a file in a crowded 
 hundreds of microseconds of inode-bitmap search, more than all the rest of a small PUT's
 storage work). While a large blob is written, writeback of each further 8 MiB is started
 at once (``sync_file_range``), so the disk works while bytes arrive and the commit's fsync is
-short. Blob files are never modified; a reader's open descriptor keeps the bytes of a blob
+short. ``splice_from`` moves an upload from its socket into the file through a pipe
+(``splice(2)``), and ``mapped`` shows the written bytes from the page cache (``mmap``), so an
+upload's bytes are never copied into this process: the hashing threads read them in place. Blob files are never modified; a reader's open descriptor keeps the bytes of a blob
 deleted under it. Copies use ``copy_file_range(2)`` (in-kernel, reflinks where the filesystem
 can), never a buffer of the whole blob. Removing a big blob makes the kernel drop its cached
 pages, tens of milliseconds for 256 MiB: ``delete`` therefore moves a blob of at least
@@ -25,14 +27,16 @@ background thread unlinks it there; a crash in between leaves it in ``tmp/``, wh
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
+import mmap
 import os
 import secrets
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from eucalyptus.drivers.objects.base import BlobNotFound, BlobStore, BlobWriter
 
@@ -45,6 +49,7 @@ REAP_SIZE = 8 << 20           # blobs at least this big are unlinked by the reap
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_TOPDIR_FL = 0x00020000
+PIPE_SIZE = 1 << 20           # bytes a splice moves at a time (the pipe's capacity)
 
 
 def new_blob_id() -> str:
@@ -126,7 +131,7 @@ class FsBlobWriter(BlobWriter):
         self.store = store
         self.blob_id = new_blob_id()
         self.path = store.path_of(self.blob_id)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC     # readable: ``mapped``
         try:
             self.fd: int | None = os.open(self.path, flags, WRITING_MODE)
         except FileNotFoundError:
@@ -141,9 +146,51 @@ class FsBlobWriter(BlobWriter):
             written = os.write(self.fd, view)
             view = view[written:]
             self.size += written
+        self._wrote()
+
+    def _wrote(self) -> None:
         if self.size - self.flushed >= FLUSH_STEP:     # start writeback, do not wait for it
             _start_writeback(self.fd, self.flushed, self.size - self.flushed)
             self.flushed = self.size
+
+    def splice_from(self, fd: int, count: int, wait: Callable[[], None],
+                    progress: Callable[[int], None]) -> None:
+        pipe_out, pipe_in = os.pipe2(os.O_CLOEXEC)
+        try:
+            try:
+                capacity = fcntl.fcntl(pipe_in, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            except OSError:          # over the system's limit: the pipe's default size
+                capacity = fcntl.fcntl(pipe_in, fcntl.F_GETPIPE_SZ)
+            left = count
+            while left > 0:
+                try:      # the pipe is empty here, so only the socket can make this wait
+                    moved = os.splice(fd, pipe_in, min(left, capacity), flags=os.SPLICE_F_MOVE)
+                except BlockingIOError:
+                    wait()
+                    continue
+                if moved == 0:
+                    raise EOFError(f"the socket ended {left} bytes short")
+                left -= moved
+                while moved > 0:
+                    done = os.splice(pipe_out, self.fd, moved, flags=os.SPLICE_F_MOVE)
+                    moved -= done
+                    self.size += done
+                self._wrote()
+                progress(self.size)
+        finally:
+            os.close(pipe_in)
+            os.close(pipe_out)
+
+    @contextlib.contextmanager
+    def mapped(self, start: int, end: int) -> Iterator[memoryview]:
+        base = start - start % mmap.ALLOCATIONGRANULARITY
+        with mmap.mmap(self.fd, end - base, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE,
+                       prot=mmap.PROT_READ, offset=base) as region:
+            view = memoryview(region)[start - base:]
+            try:
+                yield view
+            finally:
+                view.release()
 
     def append_blob(self, blob_id: str, start: int = 0, length: int | None = None) -> None:
         """Append (part of) an existing blob without reading it into memory."""
@@ -185,6 +232,7 @@ class FsBlobWriter(BlobWriter):
 
 class FsBlobStore(BlobStore):
     sendfile = True
+    splice = True
 
     def __init__(self, root: Path):
         self.root = Path(root)

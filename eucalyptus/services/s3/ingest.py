@@ -12,18 +12,33 @@ overlap on both cores. Nothing beyond two batches is ever held in memory. The bl
 committed (durable) only once every check has passed; on any failure the partial blob is
 discarded. On a request thread of its own (see ``walrus.offload``) the commit's fsync runs
 inline; on a process' main loop, in a thread.
+
+A body of at least ``SPLICE_MIN`` bytes that can come straight off its socket (a ``detach()``
+able body, see ``walrus.streams.SocketBody``) into a store with the ``splice`` flag never
+enters this process: one thread splices it from the socket into the blob's file, and one
+thread per digest (MD5, the additional checksum, the SHA-256 a SigV4 client declared) follows
+it, hashing the written bytes in place from the page cache (``BlobWriter.mapped``). The MD5
+thread is the one a large upload waits for; it no longer shares its core with copies of the
+bytes into and out of Python.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping
 
+from eucalyptus.aws.auth.payload import incomplete_body, sha256_mismatch
 from eucalyptus.drivers.objects.base import BlobStore, BlobWriter
 from eucalyptus.services.s3.checksums import Digests, Expectation
 
 BATCH = 4 << 20          # bytes handed to the hashing threads at a time
+SPLICE_MIN = 8 << 20     # bodies at least this big are spliced when they can be
+MAP_STEP = 16 << 20      # bytes a following thread maps and hashes at a time
+SPLICE_THREADS = 32      # threads for spliced uploads (one moving and 1-3 hashing each)
+_splice_pool: ThreadPoolExecutor | None = None
 
 
 @dataclass
@@ -121,6 +136,99 @@ async def _stream_rest(store: BlobStore, digests: Digests, pieces: list, batched
         raise
 
 
+class _Progress:
+    """How much of a spliced upload is written, for the threads that hash it."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self.size = 0
+        self.ended = False
+        self.failed = False
+
+    def advance(self, size: int) -> None:
+        with self._changed:
+            self.size = size
+            self._changed.notify_all()
+
+    def end(self, failed: bool = False) -> None:
+        with self._changed:
+            self.ended, self.failed = True, failed
+            self._changed.notify_all()
+
+    def beyond(self, offset: int) -> int:
+        """The size written once it exceeds ``offset``, or once the transfer has ended
+        (RuntimeError when it failed)."""
+        with self._changed:
+            while self.size <= offset and not self.ended:
+                self._changed.wait()
+            if self.failed:
+                raise RuntimeError("the transfer failed")
+            return self.size
+
+
+def _transfer(writer: BlobWriter, pieces: list, body: Any, progress: _Progress) -> None:
+    try:
+        _write_all(writer, pieces)
+        progress.advance(writer.size)
+        writer.splice_from(body.fd, body.length - writer.size, body.wait, progress.advance)
+    except BaseException:
+        progress.end(failed=True)
+        raise
+    progress.end()
+
+
+def _follow(writer: BlobWriter, progress: _Progress, hasher: Any) -> None:
+    hashed = 0
+    while (size := progress.beyond(hashed)) > hashed:
+        end = min(size, hashed + MAP_STEP)
+        with writer.mapped(hashed, end) as view:
+            hasher.update(view)
+        hashed = end
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _splice_pool
+    if _splice_pool is None:
+        _splice_pool = ThreadPoolExecutor(SPLICE_THREADS, thread_name_prefix="walrus-splice")
+    return _splice_pool
+
+
+async def _splice(store: BlobStore, digests: Digests, body: Any, content_md5: str | None,
+                  expected: Expectation) -> tuple[str, int]:
+    """Take the body off its socket into a new blob, hashed by threads following the
+    writes; every check passes before the blob is committed."""
+    loop = asyncio.get_running_loop()
+    try:
+        pieces = await body.detach()
+    except ConnectionError:
+        raise incomplete_body() from None
+    if sum(map(len, pieces)) > body.length:
+        raise incomplete_body()
+    declared = hashlib.sha256() if body.declared else None
+    hashers = [h for h in (digests.md5, digests.extra, declared) if h is not None]
+    writer = store.writer()
+    progress = _Progress()
+    # the transfer first: a pool thread runs a follower only after its transfer started
+    futures = [loop.run_in_executor(_pool(), _transfer, writer, pieces, body, progress)]
+    futures += [loop.run_in_executor(_pool(), _follow, writer, progress, h) for h in hashers]
+    try:
+        try:
+            await futures[0]
+        except (EOFError, ConnectionError):
+            raise incomplete_body() from None
+        for future in futures[1:]:
+            await future
+        digests.verify(content_md5, expected, {})
+        if declared is not None and declared.hexdigest() != body.declared:
+            raise sha256_mismatch()
+        return await loop.run_in_executor(None, writer.commit), writer.size
+    except BaseException:
+        body.abandon()
+        await _settle(*futures)
+        writer.abort()
+        raise
+
+
 async def receive(store: BlobStore, body: Any, *, content_md5: str | None = None,
                   expected: Expectation | None = None) -> Received:
     """Stream ``body`` into a new blob; BadDigest & co. when it does not match.
@@ -131,6 +239,9 @@ async def receive(store: BlobStore, body: Any, *, content_md5: str | None = None
     A longer one streams (``_stream_rest``)."""
     expected = expected or Expectation()
     digests = Digests(expected.algorithm)
+    if store.splice and hasattr(body, "detach") and body.length >= SPLICE_MIN:
+        blob, size = await _splice(store, digests, body, content_md5, expected)
+        return Received(blob, size, digests.etag, expected.algorithm, digests.checksum)
     if body is None or isinstance(body, (bytes, bytearray, memoryview)):
         pieces, trailers = ([body] if body else []), {}
     else:
