@@ -15,7 +15,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Awaitable, Callable
+from typing import AsyncContextManager, Awaitable, Callable
 
 import aiohttp
 
@@ -28,6 +28,7 @@ WARMUP_CAP_S = 1.0
 MAX_SAMPLES = 5
 _CODE = re.compile(rb"<Code>([^<]*)</Code>")
 Sender = Callable[[aiohttp.ClientSession, object, Counter], Awaitable[bool]]
+Sessions = Callable[[int], AsyncContextManager]
 
 
 @dataclass
@@ -119,15 +120,21 @@ async def measure(op: Operation, server: Server, concurrency: int, requests: int
     return await measure_units(units, server, op.label, concurrency, seconds, warmup)
 
 
-async def measure_units(units: list, server: Server, label: str, concurrency: int,
-                        seconds: float, warmup: int, send: Sender = send_unit) -> RunResult:
-    """Send ``units[:warmup]`` untimed, then time the rest as ``measure`` does."""
-    result = RunResult(server.name, label, concurrency)
-    failures: Counter = Counter()
+def aiohttp_session(concurrency: int) -> aiohttp.ClientSession:
+    """An aiohttp session whose keep-alive pool is sized to the concurrency."""
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     auto_decompress=False) as session:
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
+
+
+async def measure_units(units: list, server: Server, label: str, concurrency: int,
+                        seconds: float, warmup: int, send: Sender = send_unit,
+                        sessions: Sessions = aiohttp_session) -> RunResult:
+    """Send ``units[:warmup]`` untimed, then time the rest as ``measure`` does; ``send``
+    gets the session ``sessions(concurrency)`` opens."""
+    result = RunResult(server.name, label, concurrency)
+    failures: Counter = Counter()
+    async with sessions(concurrency) as session:
         await drive(units[:warmup], concurrency, WARMUP_CAP_S, session, Counter(), send)
         cpu0, client0 = tree_cpu_seconds(server.pid), self_cpu_seconds()
         began = time.perf_counter()

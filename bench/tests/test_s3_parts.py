@@ -1,6 +1,8 @@
-"""The measuring parts of the S3 benchmark: ceilings, signing, raw transfers, targets."""
+"""The measuring parts of the S3 benchmark: ceilings, signing, raw transfers, the lean
+keep-alive client, targets."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.server
 import os
@@ -17,6 +19,7 @@ from bench.s3.large import make_source
 from bench.s3.signing import UNSIGNED, object_url, sha256_hex, sign
 from bench.s3.targets import judge
 from bench.s3.transfer import get_to_sink, put_file, request_head
+from bench.s3.wire import Connections, request_bytes
 
 
 class _Proc:
@@ -213,3 +216,25 @@ def test_judge_applies_each_target():
     assert judge(short, {}, c, list_keys=7000)["LIST 7,000 keys"].met
     failed = {"PUT 256 MiB": _fig("ours", "PUT 256 MiB", "MB/s", 0.0, errors=3, count=3)}
     assert judge(failed, {}, c)["PUT 256 MiB"].label == "MISS (3 errors)"
+
+
+def test_lean_client_reads_every_framing_and_reconnects(raw_server):
+    """The keep-alive client of the small-object load reads answers framed by length, chunks
+    or the connection's end, reuses a kept connection and opens another after a close."""
+    calls = [sign(raw_server, "GetObject", "GET", "b", f"{framing}/{size}")
+             for framing, size in (("len", 4096), ("len", 0), ("chunked", 300_001),
+                                   ("close", 5000), ("len", 77))]
+    put = sign(raw_server, "PutObject", "PUT", "b", "k", body=b"x" * 4096)
+
+    async def run():
+        async with Connections(calls[0].address, 2) as connections:
+            answers = [await connections.exchange(request_bytes(c), c.method) for c in calls]
+            kept = len(connections._idle)
+            stored = await connections.exchange(request_bytes(put), put.method)
+            return answers, kept, stored
+    answers, kept, stored = asyncio.run(run())
+    assert [(a.status, len(a.body)) for a in answers] == [
+        (200, 4096), (200, 0), (200, 300_001), (200, 5000), (200, 77)]
+    assert answers[2].body == _Handler.payload[:300_001]
+    assert kept == 1                      # one connection kept, the closed one replaced
+    assert stored.headers["etag"] == f'"{hashlib.md5(b"x" * 4096).hexdigest()}"'

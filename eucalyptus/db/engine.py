@@ -22,7 +22,11 @@ def sqlite_url(path: str | Path) -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Connections are cheap here and a request may keep one across an await (Walrus
+        # holds it while a small upload's blob is written): never make a caller wait for
+        # one, which on an event loop would stop the very requests that would return theirs.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=16, max_overflow=-1)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):

@@ -177,7 +177,8 @@ class S3FrontDoor:
         session = self.component.sessions()
         try:
             operation, response, ctx = await self._serve(request, session, request_id, body)
-            session.commit()
+            if session.in_transaction():      # (a handler may have committed already)
+                session.commit()
             for action in ctx.extra.get("after_commit", ()):
                 try:
                     action()

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import posixpath
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 from eucalyptus.errors import IncompleteSignature
@@ -141,7 +142,9 @@ def canonical_request(request: SignedRequest, sig: V4Signature) -> str:
     ])
 
 
+@lru_cache(maxsize=256)
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """The day's derived key of a scope (remembered: a client signs many requests a day)."""
     key = ("AWS4" + secret).encode()
     for part in (date, region, service, "aws4_request"):
         key = hmac.digest(key, part.encode(), "sha256")

@@ -87,36 +87,47 @@ def routes_of(service_model) -> tuple[Route, ...]:
                  for name in service_model.operation_names)
 
 
+@lru_cache(maxsize=None)
+def _patterns_by_method(service_model) -> dict[str, tuple[tuple[re.Pattern, tuple], ...]]:
+    """method -> ((path pattern, ((model order, route), ...)), ...): each distinct pattern of
+    a method is matched once per request, whatever the number of routes sharing it."""
+    grouped: dict[str, dict[str, tuple[re.Pattern, list]]] = {}
+    for order, route in enumerate(routes_of(service_model)):
+        patterns = grouped.setdefault(route.method, {})
+        patterns.setdefault(route.pattern.pattern, (route.pattern, []))[1].append((order, route))
+    return {method: tuple((pattern, tuple(routes)) for pattern, routes in patterns.values())
+            for method, patterns in grouped.items()}
+
+
 def match(request: HttpRequest, service_model):
     """(OperationModel, {label: decoded value}) for the request, or MethodNotAllowed (405)."""
     query: dict[str, str] = {}
     for key, value in request.query:
         query.setdefault(key, value)
     path = request.path.split("?", 1)[0] or "/"
-    best, best_score, best_labels = None, None, {}
-    for route in routes_of(service_model):
-        if route.method != request.method:
-            continue
-        found = route.pattern.match(path)
+    best, best_score, best_found = None, None, None
+    for pattern, routes in _patterns_by_method(service_model).get(request.method, ()):
+        found = pattern.match(path)
         if found is None:
             continue
-        if any(key not in query or (value is not None and query[key] != value)
-               for key, value in route.static_query):
-            continue
-        if any(key in query and query[key] != value for key, value in route.optional_query):
-            continue
-        matched_optional = sum(1 for key, _ in route.optional_query if key in query)
-        present = sum(1 for location, name in route.required_located
-                      if (name in request.headers if location == "header" else name in query))
-        score = (len(route.static_query) + matched_optional, route.literal_chars, present,
-                 present - len(route.required_located),
-                 sum(1 for key in query if key in route.query_names),
-                 not route.operation.deprecated)
-        if best_score is None or score > best_score:
-            best, best_score = route, score
-            best_labels = {route.labels[g]: unquote(v) for g, v in found.groupdict().items()}
+        for order, route in routes:
+            if any(key not in query or (value is not None and query[key] != value)
+                   for key, value in route.static_query):
+                continue
+            if any(key in query and query[key] != value for key, value in route.optional_query):
+                continue
+            matched_optional = sum(1 for key, _ in route.optional_query if key in query)
+            present = sum(1 for location, name in route.required_located
+                          if (name in request.headers if location == "header" else name in query))
+            score = (len(route.static_query) + matched_optional, route.literal_chars, present,
+                     present - len(route.required_located),
+                     sum(1 for key in query if key in route.query_names),
+                     not route.operation.deprecated, -order)     # ties: the model's order
+            if best_score is None or score > best_score:
+                best, best_score, best_found = route, score, found
     if best is None:
         raise InvalidAction("MethodNotAllowed",
                             "The specified method is not allowed against this resource.",
                             status=405)
-    return best.operation, best_labels
+    return best.operation, {best.labels[g]: unquote(v)
+                            for g, v in best_found.groupdict().items()}

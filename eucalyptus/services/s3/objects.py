@@ -133,7 +133,8 @@ async def put_object(ctx, bucket, key, body=None, content_md5=None, metadata=Non
                              row.account_id, params, row)
     tags = tags_json(tagging)
     check_write_conditions(ctx, row, key, if_match, if_none_match)
-    release(ctx)
+    if not isinstance(body, bytes):     # bytes still to come: hold no connection meanwhile
+        release(ctx)
     received = await ingest.receive(blob_store(ctx), body, content_md5=content_md5,
                                     expected=expected)
     try:
