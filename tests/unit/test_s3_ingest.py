@@ -227,3 +227,19 @@ def test_socket_body_wait_times_out_and_gives_up(monkeypatch):
     body.wait()                            # readable: returns at once
     ours.close()
     theirs.close()
+
+
+def test_a_body_announcing_more_than_five_gib_is_refused_unread(tmp_path):
+    store = FsBlobStore(tmp_path)
+
+    class Huge(Pieces):
+        length = (5 << 30) + 1
+
+        async def chunks(self):
+            raise AssertionError("not a byte is read")
+            yield b""
+    with pytest.raises(ServiceError) as caught:
+        asyncio.run(ingest.receive(store, Huge([])))
+    assert (caught.value.code, caught.value.status) == ("EntityTooLarge", 400)
+    assert caught.value.fields["ProposedSize"] == str((5 << 30) + 1)
+    assert _files(store) == []

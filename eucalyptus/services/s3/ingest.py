@@ -33,11 +33,13 @@ from typing import Any, AsyncIterator, Mapping
 from eucalyptus.aws.auth.payload import incomplete_body, sha256_mismatch
 from eucalyptus.drivers.objects.base import BlobStore, BlobWriter
 from eucalyptus.services.s3.checksums import Digests, Expectation
+from eucalyptus.services.s3.errors import s3_error
 
 BATCH = 4 << 20          # bytes handed to the hashing threads at a time
 SPLICE_MIN = 8 << 20     # bodies at least this big are spliced when they can be
 MAP_STEP = 16 << 20      # bytes a following thread maps and hashes at a time
 SPLICE_THREADS = 32      # threads for spliced uploads (one moving and 1-3 hashing each)
+MAX_SIZE = 5 << 30       # the most one PUT (of an object or a part) may carry
 _splice_pool: ThreadPoolExecutor | None = None
 
 
@@ -236,7 +238,12 @@ async def receive(store: BlobStore, body: Any, *, content_md5: str | None = None
     A body that ends within ``BATCH`` bytes is gathered, then created, hashed, checked and
     committed in one go: on a worker thread from a process' main loop (one thread hop, no
     file creation or fsync on the loop), inline on a request thread (``walrus.offload``).
-    A longer one streams (``_stream_rest``)."""
+    A longer one streams (``_stream_rest``). A body announcing more than ``MAX_SIZE`` bytes is
+    refused before any is read (EntityTooLarge)."""
+    length = getattr(body, "length", None)
+    if length is not None and length > MAX_SIZE:
+        raise s3_error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed "
+                       "size", MaxSizeAllowed=MAX_SIZE, ProposedSize=length)
     expected = expected or Expectation()
     digests = Digests(expected.algorithm)
     if store.splice and hasattr(body, "detach") and body.length >= SPLICE_MIN:

@@ -103,8 +103,8 @@ def check_write_conditions(ctx, bucket: Bucket, key: str, if_match, if_none_matc
 def new_version(ctx, bucket: Bucket, key: str, received: ingest.Received | None, *,
                 headers: dict, meta: dict, acl: str | None, tags: str | None = None,
                 checksum_type: str | None = None, parts_count: int | None = None,
-                storage_class: str | None = None) -> ObjectVersion:
-    row = ObjectVersion(
+                storage_class: str | None = None) -> records.NewVersion:
+    row = records.NewVersion(
         bucket=bucket.name, key=key, version_id=versioning.new_version_id(bucket),
         account_id=ctx.principal.account_id if ctx.principal else bucket.account_id,
         owner_arn=ctx.principal.arn if ctx.principal else "",
@@ -246,7 +246,7 @@ def delete_one(ctx, bucket: Bucket, key: str, version_id: str | None) -> dict[st
         return out
     access.authorize(ctx, "s3:DeleteObject", bucket, key)
     if bucket.versioning in versioning.STATES:
-        marker = ObjectVersion(
+        marker = records.NewVersion(
             bucket=bucket.name, key=key, version_id=versioning.new_version_id(bucket),
             account_id=ctx.principal.account_id if ctx.principal else bucket.account_id,
             owner_arn=ctx.principal.arn if ctx.principal else "", size=0, etag="",

@@ -10,8 +10,9 @@ in the request's transaction, returning plain read-only records instead of ORM o
 * ``bucket(session, name)`` -> ``BucketRecord`` or None;
 * ``latest(session, bucket, key)`` / ``version(session, bucket, key, version_id)`` ->
   ``VersionRecord`` or None;
-* ``retire_latest``, ``delete_null_versions`` (the blobs they named) and ``insert_version`` —
-  the three writes of ``versioning.install``, which takes the key's lock first.
+* ``retire_latest``, ``delete_null_versions`` (the blobs they named) and ``insert_version`` (of
+  a ``NewVersion``) — the three writes of ``versioning.install``, which takes the key's lock
+  first.
 
 Records carry the same attribute names as ``Bucket`` and ``ObjectVersion`` rows, so the
 authorization and output code reads either. Handlers that change a bucket or version load the
@@ -148,9 +149,15 @@ def _column_default(column) -> Any:
     return default.arg
 
 
-def insert_version(session: Session, row: ObjectVersion) -> None:
-    """Insert ``row`` (a transient ``ObjectVersion``); unset attributes take their defaults."""
-    given = row.__dict__
+class NewVersion(SimpleNamespace):
+    """A version about to be inserted: ``ObjectVersion``'s attribute names with plain values
+    (building an ORM object would cost more than inserting its row). Attributes left unset
+    take their column defaults."""
+
+
+def insert_version(session: Session, row: NewVersion) -> None:
+    """Insert ``row``; unset attributes take their defaults."""
+    given = vars(row)
     values = {}
     for name, column in _INSERT_ATTRS:
         values[f"p_{name}"] = given[name] if name in given else _column_default(column)

@@ -40,8 +40,8 @@ def latest(session, bucket: str, key: str) -> ObjectVersion | None:
         ObjectVersion.is_latest.is_(True))).first()
 
 
-def install(ctx, bucket: Bucket, row: ObjectVersion) -> None:
-    """Make ``row`` (a transient ``ObjectVersion``, never added to the session) the latest
+def install(ctx, bucket: Bucket, row: records.NewVersion) -> None:
+    """Make ``row`` (a ``records.NewVersion``, never an ORM object of the session) the latest
     version of its key: earlier "null" versions go (their blobs after commit) when ``row`` is
     one, the previous latest version stops being the latest (in a bucket whose versioning was
     never configured every version is "null", so none is left), ``row`` is inserted."""
