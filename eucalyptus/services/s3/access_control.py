@@ -17,7 +17,8 @@ existing object, else the bucket's), and builds the condition keys: ``aws:userna
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Iterator
 
 from eucalyptus.errors import AccessDenied
 from eucalyptus.services.iam import identity, policy
@@ -62,7 +63,30 @@ def condition_keys(ctx) -> dict[str, Any]:
     return keys
 
 
-def iam_decision(ctx, action: str, resource: str, keys: dict[str, Any]) -> policy.Decision:
+class _ConditionKeys(Mapping):
+    """``condition_keys(ctx)``, built on first use: most requests meet no policy that reads
+    them (an account's root acting in its own buckets, a bucket without a policy)."""
+    __slots__ = ("_ctx", "_keys")
+
+    def __init__(self, ctx):
+        self._ctx, self._keys = ctx, None
+
+    def _built(self) -> dict[str, Any]:
+        if self._keys is None:
+            self._keys = condition_keys(self._ctx)
+        return self._keys
+
+    def __getitem__(self, name: str) -> Any:
+        return self._built()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+
+def iam_decision(ctx, action: str, resource: str, keys: Mapping[str, Any]) -> policy.Decision:
     """What the caller's own account says: Allow for its root, else its users' policies."""
     principal = ctx.principal
     if principal is None:
@@ -80,7 +104,7 @@ def _owner(account_id: str) -> Party:
 def check(ctx, action: str, bucket: Any | None, obj: Any = None) -> None:
     """Allow or refuse the caller of ``ctx`` doing ``action`` (see the module docstring)."""
     principal = ctx.principal
-    keys = condition_keys(ctx)
+    keys = _ConditionKeys(ctx)
     if bucket is None:
         resource = "*" if obj is None else f"arn:aws:s3:::{obj}"
         if principal is None or iam_decision(ctx, action, resource, keys) != "Allow":

@@ -23,6 +23,7 @@ uploader's until it grants otherwise).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ class AccessRequest:
     acl: acls.Acl | None = None        # the ACL that decides this action (bucket or object)
     policy: Any = None                 # the bucket policy (parsed or text), None when unset
     iam: Decision = "ImplicitDeny"     # the caller's own IAM policies on this request
-    context: dict[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 def acl_grants(request: AccessRequest) -> bool:
