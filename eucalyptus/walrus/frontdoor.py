@@ -2,8 +2,10 @@
 
 Unlike the CLC's gateway this one streams: uploads (PutObject, UploadPart) reach their
 handler with the body unread, as a ``PayloadReader`` that verifies the payload signature
-(plain SHA-256, signed chunks, trailers) while the handler consumes it; downloads leave as a
-``FileSlice`` sent with sendfile. Other requests' bodies are small XML documents, read whole
+(plain SHA-256, signed chunks, trailers) while the handler consumes it; a plain body framed by
+Content-Length on a plain connection comes as a ``streams.SocketBody``, which a large upload
+takes straight off the socket (the connection then closes after the answer); downloads leave
+as a ``FileSlice`` sent with sendfile. Other requests' bodies are small XML documents, read whole
 (with Content-MD5 / x-amz-checksum-* checked) and parsed from the model.
 
 With SQLite, reads and object PUTs with a pre-read body run on the event loop itself
