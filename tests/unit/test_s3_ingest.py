@@ -243,3 +243,16 @@ def test_a_body_announcing_more_than_five_gib_is_refused_unread(tmp_path):
     assert (caught.value.code, caught.value.status) == ("EntityTooLarge", 400)
     assert caught.value.fields["ProposedSize"] == str((5 << 30) + 1)
     assert _files(store) == []
+
+
+def test_a_body_of_unannounced_length_stops_at_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "MAX_SIZE", 300_000)
+    monkeypatch.setattr(ingest, "BATCH", 64 << 10)
+    store = FsBlobStore(tmp_path)
+    pieces = [os.urandom(50_000) for _ in range(8)]
+    got = asyncio.run(ingest.receive(store, Pieces(pieces[:6])))      # exactly the limit
+    assert got.size == 300_000
+    with pytest.raises(ServiceError) as caught:
+        asyncio.run(ingest.receive(store, Pieces(pieces)))
+    assert caught.value.code == "EntityTooLarge" and "ProposedSize" not in caught.value.fields
+    assert _files(store) == [got.blob]

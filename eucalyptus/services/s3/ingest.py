@@ -231,6 +231,21 @@ async def _splice(store: BlobStore, digests: Digests, body: Any, content_md5: st
         raise
 
 
+def _too_large(size: int | None) -> Exception:
+    return s3_error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
+                    MaxSizeAllowed=MAX_SIZE, ProposedSize=size)
+
+
+async def _at_most(chunks: AsyncIterator, limit: int) -> AsyncIterator:
+    """The chunks, EntityTooLarge once they hold more than ``limit`` bytes."""
+    total = 0
+    async for data in chunks:
+        total += len(data)
+        if total > limit:
+            raise _too_large(None)
+        yield data
+
+
 async def receive(store: BlobStore, body: Any, *, content_md5: str | None = None,
                   expected: Expectation | None = None) -> Received:
     """Stream ``body`` into a new blob; BadDigest & co. when it does not match.
@@ -239,11 +254,11 @@ async def receive(store: BlobStore, body: Any, *, content_md5: str | None = None
     committed in one go: on a worker thread from a process' main loop (one thread hop, no
     file creation or fsync on the loop), inline on a request thread (``walrus.offload``).
     A longer one streams (``_stream_rest``). A body announcing more than ``MAX_SIZE`` bytes is
-    refused before any is read (EntityTooLarge)."""
+    refused before any is read, one of unannounced length once it passes ``MAX_SIZE``
+    (EntityTooLarge)."""
     length = getattr(body, "length", None)
     if length is not None and length > MAX_SIZE:
-        raise s3_error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed "
-                       "size", MaxSizeAllowed=MAX_SIZE, ProposedSize=length)
+        raise _too_large(length)
     expected = expected or Expectation()
     digests = Digests(expected.algorithm)
     if store.splice and hasattr(body, "detach") and body.length >= SPLICE_MIN:
@@ -252,7 +267,7 @@ async def receive(store: BlobStore, body: Any, *, content_md5: str | None = None
     if body is None or isinstance(body, (bytes, bytearray, memoryview)):
         pieces, trailers = ([body] if body else []), {}
     else:
-        chunks = body.chunks().__aiter__()
+        chunks = _at_most(body.chunks(), MAX_SIZE).__aiter__()
         pieces, batched = [], 0
         async for data in chunks:
             pieces.append(data)
