@@ -85,19 +85,19 @@ def _verify_document_digests(headers, body: bytes) -> None:
         raise sha256_mismatch()
 
 
-def _needs_no_decoding(headers) -> bool:
-    """Whether an upload's body is its bytes as sent, with nothing to verify on the way
-    (``UNSIGNED-PAYLOAD``, or no SigV4 payload header, and no ``aws-chunked`` framing): a
-    pre-read one then reaches the handler as ``bytes``."""
-    return headers.get("x-amz-content-sha256", UNSIGNED_PAYLOAD) == UNSIGNED_PAYLOAD and \
-        "aws-chunked" not in headers.get("Content-Encoding", "").lower()
-
-
 def _is_plain(headers) -> bool:
     """Whether an upload's body is its bytes as sent (no ``aws-chunked`` framing), whatever
     its SigV4 payload header says about checking them."""
     return not headers.get("x-amz-content-sha256", "").startswith("STREAMING-") and \
         "aws-chunked" not in headers.get("Content-Encoding", "").lower()
+
+
+def _needs_no_decoding(headers) -> bool:
+    """Whether an upload's body is plain with nothing to verify on the way
+    (``UNSIGNED-PAYLOAD``, or no SigV4 payload header): a pre-read one then reaches the
+    handler as ``bytes``."""
+    return headers.get("x-amz-content-sha256", UNSIGNED_PAYLOAD) == UNSIGNED_PAYLOAD and \
+        _is_plain(headers)
 
 
 def _fed_stream(body: bytes) -> asyncio.StreamReader:

@@ -17,8 +17,9 @@ storage work). While a large blob is written, writeback of each further 8 MiB is
 at once (``sync_file_range``), so the disk works while bytes arrive and the commit's fsync is
 short. ``splice_from`` moves an upload from its socket into the file through a pipe
 (``splice(2)``), and ``mapped`` shows the written bytes from the page cache (``mmap``), so an
-upload's bytes are never copied into this process: the hashing threads read them in place. Blob files are never modified; a reader's open descriptor keeps the bytes of a blob
-deleted under it. Copies use ``copy_file_range(2)`` (in-kernel, reflinks where the filesystem
+upload's bytes are never copied into this process: the hashing threads read them in place.
+Blob files are never modified; a reader's open descriptor keeps the bytes of a blob deleted
+under it. Copies use ``copy_file_range(2)`` (in-kernel, reflinks where the filesystem
 can), never a buffer of the whole blob. Removing a big blob makes the kernel drop its cached
 pages, tens of milliseconds for 256 MiB: ``delete`` therefore moves a blob of at least
 ``REAP_SIZE`` bytes into ``tmp/`` (a rename, so it is gone from ``blobs/`` at once) and a

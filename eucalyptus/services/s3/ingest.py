@@ -28,7 +28,7 @@ import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 
 from eucalyptus.aws.auth.payload import incomplete_body, sha256_mismatch
 from eucalyptus.drivers.objects.base import BlobStore, BlobWriter
@@ -70,6 +70,15 @@ def _hash_all(hasher: Any, pieces: list) -> None:
 def _write_all(writer: BlobWriter, pieces: list) -> None:
     for piece in pieces:
         writer.write(piece)
+
+
+async def _off_the_loop(blocking: Callable[..., Any], *args: Any) -> Any:
+    """``blocking(*args)`` (file creation, fsync) on a worker thread when called from a
+    process' main loop; inline on a request thread (``walrus.offload``), whose loop serves
+    this request alone."""
+    if threading.current_thread() is threading.main_thread():
+        return await asyncio.get_running_loop().run_in_executor(None, blocking, *args)
+    return blocking(*args)
 
 
 async def _settle(*futures: asyncio.Future | None) -> None:
@@ -127,11 +136,7 @@ async def _stream_rest(store: BlobStore, digests: Digests, pieces: list, batched
         if pieces:
             await loop.run_in_executor(None, _absorb_all, writer, digests, pieces)
         digests.verify(content_md5, expected, getattr(body, "trailers", {}))
-        if threading.current_thread() is threading.main_thread():
-            blob = await loop.run_in_executor(None, writer.commit)   # fsync off the loop
-        else:     # a request thread (walrus.offload): its loop serves this request alone
-            blob = writer.commit()
-        return blob, writer.size
+        return await _off_the_loop(writer.commit), writer.size
     except BaseException:
         await _settle(*pending)
         writer.abort()
@@ -204,8 +209,6 @@ async def _splice(store: BlobStore, digests: Digests, body: Any, content_md5: st
         pieces = await body.detach()
     except ConnectionError:
         raise incomplete_body() from None
-    if sum(map(len, pieces)) > body.length:
-        raise incomplete_body()
     declared = hashlib.sha256() if body.declared else None
     hashers = [h for h in (digests.md5, digests.extra, declared) if h is not None]
     writer = store.writer()
@@ -223,7 +226,7 @@ async def _splice(store: BlobStore, digests: Digests, body: Any, content_md5: st
         digests.verify(content_md5, expected, {})
         if declared is not None and declared.hexdigest() != body.declared:
             raise sha256_mismatch()
-        return await loop.run_in_executor(None, writer.commit), writer.size
+        return await _off_the_loop(writer.commit), writer.size
     except BaseException:
         body.abandon()
         await _settle(*futures)
@@ -278,9 +281,6 @@ async def receive(store: BlobStore, body: Any, *, content_md5: str | None = None
                 return Received(blob, size, digests.etag, expected.algorithm,
                                 digests.checksum)
         trailers = getattr(body, "trailers", {})
-    if threading.current_thread() is threading.main_thread():
-        blob, size = await asyncio.get_running_loop().run_in_executor(
-            None, _store_whole, store, digests, pieces, content_md5, expected, trailers)
-    else:
-        blob, size = _store_whole(store, digests, pieces, content_md5, expected, trailers)
+    blob, size = await _off_the_loop(_store_whole, store, digests, pieces, content_md5,
+                                     expected, trailers)
     return Received(blob, size, digests.etag, expected.algorithm, digests.checksum)

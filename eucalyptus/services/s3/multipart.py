@@ -28,7 +28,8 @@ from eucalyptus.services.s3.objects import (md5_of_blob, tags_json, check_key,
                                             copy_source_row, new_version, quoted,
                                             version_members)
 from eucalyptus.services.s3.preconditions import parse_range
-from eucalyptus.services.s3.storage import blob_store, defer_blob_delete, lock_key, release
+from eucalyptus.services.s3.storage import (blob_store, defer_blob_delete, lock_key, release,
+                                            release_before)
 
 MIN_PART = 5 << 20
 MAX_PART_NUMBER = 10000
@@ -107,7 +108,7 @@ async def upload_part(ctx, bucket, key, upload_id, part_number, body=None, conte
         raise invalid_request(f"Checksum Type mismatch occurred, expected checksum Type: "
                               f"{upload.checksum_algorithm.lower()}, actual checksum Type: "
                               f"{(expected.algorithm or 'null').lower()}")
-    release(ctx)
+    release_before(ctx, body)
     received = await ingest.receive(blob_store(ctx), body, content_md5=content_md5,
                                     expected=expected)
     try:

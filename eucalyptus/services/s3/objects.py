@@ -25,7 +25,7 @@ from eucalyptus.services.s3.buckets import load_bucket, read_bucket
 from eucalyptus.services.s3.errors import (invalid_argument, invalid_request, malformed_xml,
                                            no_such_key, no_such_version, s3_error)
 from eucalyptus.services.s3.preconditions import FileSlice, decide
-from eucalyptus.services.s3.storage import blob_store, release
+from eucalyptus.services.s3.storage import blob_store, release, release_before
 
 MAX_KEY_BYTES = 1024
 MAX_DELETE = 1000
@@ -133,8 +133,7 @@ async def put_object(ctx, bucket, key, body=None, content_md5=None, metadata=Non
                              row.account_id, params, row)
     tags = tags_json(tagging)
     check_write_conditions(ctx, row, key, if_match, if_none_match)
-    if not isinstance(body, bytes):     # bytes still to come: hold no connection meanwhile
-        release(ctx)
+    release_before(ctx, body)
     received = await ingest.receive(blob_store(ctx), body, content_md5=content_md5,
                                     expected=expected)
     try:

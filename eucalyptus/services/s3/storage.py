@@ -10,7 +10,8 @@ request's transaction commits, and per-key write locks.
   reads that follow see the newest committed state; writers first queue on a thread lock and
   a file lock next to the database).
 * ``release(ctx)``: end the request's transaction early (before a long upload), so no
-  database connection or snapshot is held while bytes stream in.
+  database connection or snapshot is held while bytes stream in; ``release_before(ctx,
+  body)`` does so unless the body is already in memory.
 """
 from __future__ import annotations
 
@@ -106,3 +107,10 @@ event.listen(Session, "after_transaction_end", _transaction_ended)
 
 def release(ctx) -> None:
     ctx.db.commit()
+
+
+def release_before(ctx, body) -> None:
+    """``release`` before receiving ``body``, unless it is already in memory (``bytes``):
+    then the blob is written at once and holding the connection meanwhile costs nothing."""
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        release(ctx)
