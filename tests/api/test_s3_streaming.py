@@ -3,6 +3,7 @@ the socket, virtual-hosted and root path-style addressing, and flat memory for b
 (256 MiB here; 1 GiB with EUCA_SLOW_TESTS=1)."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import os
@@ -15,10 +16,11 @@ import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from eucalyptus.aws.auth import sigv4
 from eucalyptus.aws.auth.payload import ChunkSigner
-from tests.api.s3_clients import bucket, s3  # noqa: F401
+from tests.api.s3_clients import bucket, error_code, s3  # noqa: F401
 
 MIB = 1 << 20
 
@@ -157,6 +159,30 @@ def test_large_plain_upload_failures_leave_nothing(cloud, s3, bucket):
     status, _, body, _ = _raw_put(cloud, bucket, "cut", data, send=5 * MIB)
     assert status == 400 and b"<Code>IncompleteBody</Code>" in body
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    assert _writing_blobs(cloud) == []
+
+
+def test_boto3_large_uploads_take_the_splice_path(cloud, s3, bucket):
+    """boto3 sends large bodies plain, with their SHA-256 and CRC32 declared: PutObject and
+    UploadPart of 9 MiB are spliced (the answer closes the connection), keep every byte and
+    return the checksum; a wrong Content-MD5 there is BadDigest and stores nothing."""
+    data = os.urandom(9 * MIB + 3)
+    put = s3.put_object(Bucket=bucket, Key="put", Body=data, ChecksumAlgorithm="CRC32")
+    assert put["ResponseMetadata"]["HTTPHeaders"].get("connection") == "close"
+    assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"' and put["ChecksumCRC32"]
+    assert s3.get_object(Bucket=bucket, Key="put")["Body"].read() == data
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mpu")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="mpu", UploadId=upload, PartNumber=1, Body=data)
+    assert part["ResponseMetadata"]["HTTPHeaders"].get("connection") == "close"
+    s3.complete_multipart_upload(Bucket=bucket, Key="mpu", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="mpu")["Body"].read() == data
+    wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    with pytest.raises(ClientError) as caught:
+        s3.put_object(Bucket=bucket, Key="bad", Body=data, ContentMD5=wrong)
+    assert error_code(caught.value) == "BadDigest"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["mpu", "put"]
     assert _writing_blobs(cloud) == []
 
 
