@@ -185,3 +185,41 @@ def test_copy_object(s3, bucket):
         for key in ("dst", "d3"):
             s3.delete_object(Bucket=other, Key=key)
         s3.delete_bucket(Bucket=other)
+
+
+def test_concurrent_conditional_creates_have_one_winner(s3, bucket, cloud):
+    """Uploads arriving together share one transaction on the server (group commit): eight
+    simultaneous If-None-Match: * PUTs of one key still give exactly one 200 and seven 412s,
+    the object is the winner's, and the losers' bytes are gone from disk; plain PUTs of other
+    keys in the same moment all land."""
+    import concurrent.futures
+
+    blobs = cloud.data_dir / "walrus" / "blobs"
+    before = sum(1 for p in blobs.rglob("*") if p.is_file())
+    bodies = [f"writer {i}".encode() * 100 for i in range(8)]
+
+    def create(i):
+        try:
+            return s3.put_object(Bucket=bucket, Key="once", Body=bodies[i],
+                                 IfNoneMatch="*")["ETag"]
+        except ClientError as exc:
+            return _status(exc)
+
+    def plain(i):
+        return s3.put_object(Bucket=bucket, Key=f"many/{i}", Body=bodies[i])["ETag"]
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        created = list(pool.map(create, range(8)))
+        landed = list(pool.map(plain, range(8)))
+    winners = [etag for etag in created if isinstance(etag, str)]
+    assert len(winners) == 1 and sorted(e for e in created if e != winners[0]) == [412] * 7
+    body = s3.get_object(Bucket=bucket, Key="once")["Body"].read()
+    assert f'"{hashlib.md5(body).hexdigest()}"' == winners[0] and body in bodies
+    for i, etag in enumerate(landed):
+        assert s3.get_object(Bucket=bucket, Key=f"many/{i}")["Body"].read() == bodies[i]
+        assert etag == f'"{hashlib.md5(bodies[i]).hexdigest()}"'
+    after = sum(1 for p in blobs.rglob("*") if p.is_file())
+    assert after - before == 9               # the winner and the eight plain keys, no loser
+    for i in range(8):
+        s3.delete_object(Bucket=bucket, Key=f"many/{i}")
+    s3.delete_object(Bucket=bucket, Key="once")

@@ -19,13 +19,14 @@ from eucalyptus.aws.dispatch import operation
 from eucalyptus.db.objects import Bucket, ObjectVersion
 from eucalyptus.db.schema import utcnow
 from eucalyptus.drivers.objects.base import BlobNotFound
-from eucalyptus.services.s3 import access, checksums, ingest, records, versioning
+from eucalyptus.services.s3 import (access, checksums, group_commit, ingest, records,
+                                    versioning)
 from eucalyptus.services.s3 import metadata as objmeta
 from eucalyptus.services.s3.buckets import load_bucket, read_bucket
 from eucalyptus.services.s3.errors import (invalid_argument, invalid_request, malformed_xml,
                                            no_such_key, no_such_version, s3_error)
 from eucalyptus.services.s3.preconditions import FileSlice, decide
-from eucalyptus.services.s3.storage import blob_store, release, release_before
+from eucalyptus.services.s3.storage import blob_store, lock_key, release, release_before
 
 MAX_KEY_BYTES = 1024
 MAX_DELETE = 1000
@@ -136,14 +137,15 @@ async def put_object(ctx, bucket, key, body=None, content_md5=None, metadata=Non
     release_before(ctx, body)
     received = await ingest.receive(blob_store(ctx), body, content_md5=content_md5,
                                     expected=expected)
-    try:
-        check_write_conditions(ctx, row, key, if_match, if_none_match)
-        version = new_version(ctx, row, key, received, headers=headers, meta=meta,
-                              acl=acl, tags=tags, storage_class=storage_class)
-        release(ctx)         # commit now: the key's write lock is not held while answering
-    except BaseException:
-        blob_store(ctx).delete(received.blob)
-        raise
+
+    def install(view):       # in a transaction shared with other uploads (group_commit)
+        lock_key(view.db, row.name, key)      # so the conditions hold until the commit
+        check_write_conditions(view, row, key, if_match, if_none_match)
+        return new_version(view, row, key, received, headers=headers, meta=meta, acl=acl,
+                           tags=tags, storage_class=storage_class)
+
+    version = await group_commit.write(ctx, install,
+                                       undo=lambda: blob_store(ctx).delete(received.blob))
     out = {"ETag": quoted(version.etag), **version_members(row, version)}
     out.update(checksums.output_members(version.checksum_algorithm, version.checksum))
     return out
