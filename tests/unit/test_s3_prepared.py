@@ -65,3 +65,24 @@ def test_runs_inside_the_sessions_transaction(db):
 def test_a_missing_parameter_is_an_error(db):
     with db.session() as session, pytest.raises(KeyError):
         BY_NAME.one(session)
+
+
+def test_reads_outside_a_transaction_need_no_pooled_connection(db):
+    with db.session() as session:
+        ADD.run(session, n="first", o=True, a=None)
+    reader = db._sessions()
+    assert BY_NAME.one(reader, n="first") == ("first", True, None)
+    checked_out = db.engine.pool.checkedout()           # this thread's reader, kept
+    assert BY_NAME.rows(reader, n="first") == [("first", True, None)]
+    assert not reader.in_transaction()                   # nothing to commit or give back
+    assert db.engine.pool.checkedout() == checked_out == 1
+    with db.session() as writer:                         # a commit elsewhere is seen at once
+        ADD.run(writer, n="second", o=False, a=None)
+    assert BY_NAME.one(reader, n="second") == ("second", False, None)
+    ADD.run(reader, n="mine", o=True, a=None)           # a write opens the session's own
+    assert reader.in_transaction()
+    assert BY_NAME.one(reader, n="mine") is not None     # ... and its reads follow it there
+    with db.session() as other:
+        assert BY_NAME.one(other, n="mine") is None      # uncommitted: nobody else sees it
+    reader.rollback()
+    reader.close()

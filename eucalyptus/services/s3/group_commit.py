@@ -105,7 +105,8 @@ async def write(ctx, work: Callable[[Any], Any], undo: Callable[[], None]) -> An
     """Run ``work(view)`` in a shared transaction (``view``: ``ctx`` with the transaction's
     session as ``db``); its result once committed. If it fails, ``undo()`` runs and the
     exception is raised here."""
-    ctx.db.commit()        # the caller's own transaction ends: it holds no connection meanwhile
+    if ctx.db.in_transaction():      # the caller's own ends: it holds no connection meanwhile
+        ctx.db.commit()
     loop = asyncio.get_running_loop()
     queues = _QUEUES.setdefault(loop, {})
     database = ctx.component.db

@@ -13,21 +13,47 @@ connection ``session.connection()`` holds, so ORM statements of the same request
 writes and the request's commit covers it) and returns the converted rows as tuples;
 ``one(...)`` the first row or None; ``run(...)`` the affected row count. Only plain scalar
 parameters are supported (no expanding IN lists).
+
+A SELECT of a session that has no transaction open, on SQLite, runs instead on a connection
+this thread keeps for such reads: SQLite reads outside a transaction see the newest committed
+state either way (the driver opens a transaction only before a write), and a request that
+only reads (the credential and bucket of every PUT and GET) then never checks a connection out
+of the pool, nor commits and returns it.
 """
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from typing import Any, Callable
 
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Select
+
+
+class _Readers(threading.local):
+    def __init__(self) -> None:
+        self.by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+_READERS = _Readers()
+
+
+def _reader(engine) -> Any:
+    """This thread's read connection (DBAPI) to ``engine``'s SQLite database."""
+    found = _READERS.by_engine.get(engine)
+    if found is None or found[0] != os.getpid():      # (a forked child opens its own)
+        found = (os.getpid(), engine.raw_connection())
+        _READERS.by_engine[engine] = found
+    return found[1].driver_connection
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "positional", "binders", "fixed", "readers")
+    __slots__ = ("sql", "names", "positional", "binders", "fixed", "readers", "reads")
 
     def __init__(self, statement: ClauseElement, dialect) -> None:
         compiled = statement.compile(dialect=dialect)
+        self.reads = isinstance(statement, Select)
         self.sql = compiled.string
         self.positional = bool(compiled.positional)
         self.names = tuple(compiled.positiontup or ()) if self.positional else tuple(
@@ -88,9 +114,18 @@ class Prepared:
     def _execute(self, session: Session, params: dict[str, Any]):
         if session.autoflush and (session.new or session.dirty or session.deleted):
             session.flush()          # as an ORM statement would: pending changes first
-        connection = session.connection()
-        compiled = self._compiled(connection.dialect)
-        cursor = connection.connection.dbapi_connection.cursor()
+        if session.in_transaction():
+            connection = session.connection()
+            compiled = self._compiled(connection.dialect)
+            dbapi = connection.connection.dbapi_connection
+        else:
+            engine = session.get_bind()
+            compiled = self._compiled(engine.dialect)
+            if compiled.reads and engine.dialect.name == "sqlite":
+                dbapi = _reader(engine)
+            else:
+                dbapi = session.connection().connection.dbapi_connection
+        cursor = dbapi.cursor()
         cursor.execute(compiled.sql, compiled.parameters(params))
         return compiled, cursor
 
