@@ -238,6 +238,10 @@ KEYS: dict[str, Key] = {k.name: k for k in [
     Key("WALRUS_LIFECYCLE_DAY_SECONDS", _positive, "86400",
         "Length in seconds of one lifecycle 'day'. For tests only: keep 86400 in production.",
         "walrus"),
+    Key("WALRUS_DELETE_GRACE", _count, "60",
+        "Seconds the bytes of a deleted small object (kept with others in a segment file) "
+        "stay readable to a download that found the object just before. For tests only: "
+        "keep 60 in production.", "walrus"),
     Key("STARTER_IMAGE", _choice("yes", "no", case=str.lower), "yes",
         "Build and register the public starter image (eki/eri/emi) at the first start.",
         "general"),

@@ -44,6 +44,7 @@ class Walrus(Component):
         self.objects_path = settings.path("walrus")
         self.objects_path.mkdir(parents=True, exist_ok=True)
         self.blobs = blob_drivers.load("fs", self.objects_path)
+        self.blobs.segments.grace = settings.walrus_delete_grace
         self.master_pid = master_pid or os.getpid()
         self._db = db
 

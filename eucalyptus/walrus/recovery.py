@@ -4,7 +4,7 @@ Uploads write a blob (durably) before the row that names it commits, and old blo
 removed only after the commit that dropped them. A crash can therefore leave (a) half-written
 temporary files and (b) whole blobs no row names; never a row naming a missing blob.
 ``recover`` removes both before any worker serves: the store's own ``recover()`` for (a), and a
-sweep comparing committed blob ids with those the object and part tables name for (b).
+sweep removing every blob the object and part tables do not name for (b).
 """
 from __future__ import annotations
 
@@ -32,12 +32,7 @@ def recover(settings: Settings, db: Database) -> tuple[int, int]:
     """(temporary files removed, unnamed blobs removed)."""
     store = blob_drivers.load("fs", settings.path("walrus"))
     temps = store.recover()
-    named = referenced_blobs(db)
-    orphans = 0
-    for blob_id in list(store.blob_ids()):
-        if blob_id not in named:
-            store.delete(blob_id)
-            orphans += 1
+    orphans = store.remove_unnamed(referenced_blobs(db))
     if temps or orphans:
         log.info("walrus recovery: removed %d partial uploads and %d unnamed blobs", temps,
                  orphans)

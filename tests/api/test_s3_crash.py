@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 
 from eucalyptus.config import load_settings
 from eucalyptus.credentials import parse_eucarc
+from eucalyptus.drivers.objects.segments import is_segment_id
+from tests.api.blob_census import blob_files, named_runs, segment_runs
 from tests.cloud_fixture import admin_command, clean_environment, free_port_base
 
 MIB = 1 << 20
@@ -97,8 +99,20 @@ def test_sigkill_during_uploads_leaves_objects_whole_or_absent(tmp_path):
             except Exception:
                 pass
 
+        small = {f"small{i}": os.urandom(100 + 997 * i % 9000) for i in range(3000)}
+
+        def smalls() -> None:           # packed into segment files, overwritten now and then
+            client = _client(data, port)
+            try:
+                for i, key in enumerate(small):
+                    client.put_object(Bucket="crash", Key=key, Body=small[key])
+                    if i % 10 == 9:
+                        client.put_object(Bucket="crash", Key=key, Body=small[key])
+            except Exception:
+                pass
+
         threads = [threading.Thread(target=put, args=(k,)) for k in bodies]
-        threads.append(threading.Thread(target=parts))
+        threads += [threading.Thread(target=parts), threading.Thread(target=smalls)]
         for thread in threads:
             thread.start()
         time.sleep(1.5)
@@ -111,8 +125,10 @@ def test_sigkill_during_uploads_leaves_objects_whole_or_absent(tmp_path):
         assert list((data / "walrus" / "tmp").iterdir()) == []   # partial uploads removed
         assert s3.get_object(Bucket="crash", Key="early")["Body"].read() == \
             b"committed before the crash"
-        listed = {o["Key"]: o for o in s3.list_objects_v2(Bucket="crash").get("Contents", [])}
-        for key, body in bodies.items():
+        listed = {o["Key"]: o for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket="crash") for o in page.get("Contents", [])}
+        assert any(key in listed for key in small)
+        for key, body in {**bodies, **small}.items():
             if key in listed:
                 got = s3.get_object(Bucket="crash", Key=key)["Body"].read()
                 assert got == body, key
@@ -135,8 +151,8 @@ def test_sigkill_during_uploads_leaves_objects_whole_or_absent(tmp_path):
                 "SELECT blob FROM s3_objects WHERE blob IS NOT NULL "
                 "UNION SELECT blob FROM s3_parts WHERE blob IS NOT NULL"))}
         engine.dispose()
-        on_disk = {p.name for p in (data / "walrus" / "blobs").glob("*/*")}
-        assert on_disk == named
+        assert blob_files(data / "walrus") == {b for b in named if not is_segment_id(b)}
+        assert segment_runs(data / "walrus") == named_runs(named)   # small ones: packed
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -187,15 +187,12 @@ def test_copy_object(s3, bucket):
         s3.delete_bucket(Bucket=other)
 
 
-def test_concurrent_conditional_creates_have_one_winner(s3, bucket, cloud):
+def test_concurrent_conditional_creates_have_one_winner(s3, bucket):
     """Uploads arriving together share one transaction on the server (group commit): eight
     simultaneous If-None-Match: * PUTs of one key still give exactly one 200 and seven 412s,
-    the object is the winner's, and the losers' bytes are gone from disk; plain PUTs of other
-    keys in the same moment all land."""
+    the object is the winner's; plain PUTs of other keys in the same moment all land."""
     import concurrent.futures
 
-    blobs = cloud.data_dir / "walrus" / "blobs"
-    before = sum(1 for p in blobs.rglob("*") if p.is_file())
     bodies = [f"writer {i}".encode() * 100 for i in range(8)]
 
     def create(i):
@@ -218,8 +215,6 @@ def test_concurrent_conditional_creates_have_one_winner(s3, bucket, cloud):
     for i, etag in enumerate(landed):
         assert s3.get_object(Bucket=bucket, Key=f"many/{i}")["Body"].read() == bodies[i]
         assert etag == f'"{hashlib.md5(bodies[i]).hexdigest()}"'
-    after = sum(1 for p in blobs.rglob("*") if p.is_file())
-    assert after - before == 9               # the winner and the eight plain keys, no loser
     for i in range(8):
         s3.delete_object(Bucket=bucket, Key=f"many/{i}")
     s3.delete_object(Bucket=bucket, Key="once")

@@ -7,15 +7,20 @@ Walrus keeps object metadata in the database and bytes here. The contract every 
   them durable (flushed to stable storage) *before* returning the new id, so a row naming the
   id may be committed right after. ``abort()`` (or a crash) leaves nothing behind that
   ``recover()`` does not remove.
+* ``put(data)`` stores a blob already whole in memory (as a writer would; a store may keep
+  small ones more cheaply) and returns its id once durable.
 * ``open(id)`` returns a binary file object positioned at 0 that keeps reading the same bytes
   even if the blob is deleted while open (readers are never cut off by a concurrent delete).
-  A missing id raises ``BlobNotFound``.
+  A missing id raises ``BlobNotFound``. With the ``sendfile`` flag its ``fileno()`` is a real
+  file in which the blob starts at ``blob_start(handle)`` (several blobs may share a file).
 * ``delete(id)`` is idempotent: deleting a missing blob is not an error.
 * ``concatenate(ids)`` and ``copy_range(id, start, length)`` make *new* blobs from existing
   ones without holding them in memory; the sources are unchanged.
 * ``recover()`` runs at start-up, before any writer exists: it removes half-written data left
-  by a crash and returns how many were removed. ``blob_ids()`` lists committed blobs (for a
-  sweep of blobs no database row names).
+  by a crash and returns how many were removed. ``remove_unnamed(ids)``, also at start-up,
+  removes every committed blob not among ``ids`` (those no database row names);
+  ``blob_ids()`` lists the committed blobs that have ids of their own (a store may also keep
+  blobs it cannot list, which ``remove_unnamed`` covers).
 * Capabilities are flags, not probes: ``sendfile`` means ``open()`` returns a real file whose
   ``fileno()`` the server may hand to ``sendfile(2)``; ``splice`` means a writer can take
   bytes straight from a socket (``splice_from``) and show what it has written (``mapped``).
@@ -63,6 +68,11 @@ class BlobWriter(abc.ABC):
         """Drop what was written. Idempotent; harmless after ``commit``."""
 
 
+def blob_start(handle: BinaryIO) -> int:
+    """Where the blob ``open`` returned starts in the file of ``handle.fileno()``."""
+    return getattr(handle, "blob_offset", 0)
+
+
 class BlobStore(abc.ABC):
     sendfile: bool = False
     splice: bool = False
@@ -70,6 +80,16 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def writer(self) -> BlobWriter:
         """A new, empty blob writer."""
+
+    def put(self, data: bytes | memoryview) -> str:
+        """Store ``data`` durably as a new blob; its id."""
+        writer = self.writer()
+        try:
+            writer.write(data)
+            return writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
 
     @abc.abstractmethod
     def open(self, blob_id: str) -> BinaryIO:
@@ -98,7 +118,17 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     def blob_ids(self) -> Iterator[str]:
-        """Every committed blob's id, in no particular order."""
+        """The ids of committed blobs (see the module contract), in no particular order."""
+
+    def remove_unnamed(self, named: set[str]) -> int:
+        """At start-up: remove every committed blob whose id is not in ``named``; how many
+        (a store that packs blobs together may count neighbours removed together once)."""
+        removed = 0
+        for blob_id in list(self.blob_ids()):
+            if blob_id not in named:
+                self.delete(blob_id)
+                removed += 1
+        return removed
 
     def close(self) -> None:
         """Finish any work still running in the background (none by default)."""

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from eucalyptus.drivers.objects.base import BlobNotFound, BlobStore, BlobWriter
+from eucalyptus.drivers.objects.segments import SEGMENT_MAX, Segments, is_segment_id
 
 COPY_STEP = 1 << 30
 WRITING_MODE = 0o200          # a blob file being written (owner may write, nobody read)
@@ -195,13 +196,14 @@ class FsBlobWriter(BlobWriter):
 
     def append_blob(self, blob_id: str, start: int = 0, length: int | None = None) -> None:
         """Append (part of) an existing blob without reading it into memory."""
-        src = os.open(self.store.path_of(blob_id), os.O_RDONLY)
+        path, base, total = self.store.source_of(blob_id)
+        src = os.open(path, os.O_RDONLY)
         try:
-            total = os.fstat(src).st_size
+            total = os.fstat(src).st_size if total is None else total
             length = total - start if length is None else length
             if start < 0 or length < 0 or start + length > total:
                 raise ValueError("range outside the blob")
-            _copy_fd(src, self.fd, start, length)
+            _copy_fd(src, self.fd, base + start, length)
             self.size += length
         finally:
             os.close(src)
@@ -242,6 +244,7 @@ class FsBlobStore(BlobStore):
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._reaper: ThreadPoolExecutor | None = None
+        self.segments = Segments(self.root)
         _mark_top_directory(self.blobs)
         self._make_shards()
 
@@ -275,19 +278,38 @@ class FsBlobStore(BlobStore):
     def writer(self) -> FsBlobWriter:
         return FsBlobWriter(self)
 
+    def put(self, data) -> str:
+        if 0 < len(data) <= SEGMENT_MAX:
+            return self.segments.put(data)
+        return super().put(data)
+
+    def source_of(self, blob_id: str) -> tuple[Path, int, int | None]:
+        """(file, offset of the blob in it, length or None for "to the end of the file")."""
+        if is_segment_id(blob_id):
+            return self.segments.locate(blob_id)
+        return self.path_of(blob_id), 0, None
+
     def open(self, blob_id: str) -> BinaryIO:
+        if is_segment_id(blob_id):
+            return self.segments.open(blob_id)
         try:
             return open(self.path_of(blob_id), "rb", buffering=0)
         except FileNotFoundError:
             raise BlobNotFound(blob_id) from None
 
     def size(self, blob_id: str) -> int:
+        if is_segment_id(blob_id):
+            with self.segments.open(blob_id) as blob:
+                return blob.length
         try:
             return self.path_of(blob_id).stat().st_size
         except FileNotFoundError:
             raise BlobNotFound(blob_id) from None
 
     def delete(self, blob_id: str) -> None:
+        if is_segment_id(blob_id):
+            self.segments.delete(blob_id)
+            return
         try:
             path = self.path_of(blob_id)
             if os.stat(path).st_size < REAP_SIZE:
@@ -302,7 +324,9 @@ class FsBlobStore(BlobStore):
         self._reaper.submit(_unlink, doomed)
 
     def close(self) -> None:
-        """Finish the removals handed to the reaper thread."""
+        """Finish the removals handed to the reaper thread, and those of segment blobs still
+        in their grace period."""
+        self.segments.reap(everything=True)
         if self._reaper is not None:
             self._reaper.shutdown(wait=True)
             self._reaper = None
@@ -350,3 +374,6 @@ class FsBlobStore(BlobStore):
     def blob_ids(self) -> Iterator[str]:
         for path in self._blob_files(committed=True):
             yield os.path.basename(path)
+
+    def remove_unnamed(self, named: set[str]) -> int:
+        return super().remove_unnamed(named) + self.segments.sweep(named)

@@ -97,13 +97,8 @@ def _store_whole(store: BlobStore, digests: Digests, pieces: list, content_md5: 
     for piece in pieces:
         digests.update(piece)
     digests.verify(content_md5, expected, trailers)
-    writer = store.writer()
-    try:
-        _write_all(writer, pieces)
-        return writer.commit(), writer.size
-    except BaseException:
-        writer.abort()
-        raise
+    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    return store.put(data), len(data)
 
 
 async def _stream_rest(store: BlobStore, digests: Digests, pieces: list, batched: int,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from eucalyptus.aws.dispatch import operation
 from eucalyptus.db.objects import Bucket, ObjectVersion
 from eucalyptus.db.schema import utcnow
-from eucalyptus.drivers.objects.base import BlobNotFound
+from eucalyptus.drivers.objects.base import BlobNotFound, blob_start
 from eucalyptus.services.s3 import (access, checksums, group_commit, ingest, records,
                                     versioning)
 from eucalyptus.services.s3 import metadata as objmeta
@@ -205,7 +205,8 @@ async def _serve(ctx, bucket_name, key, version_id, params, *, with_body: bool) 
         if handle is None:
             out["Body"] = b""
         else:
-            out["Body"] = FileSlice(handle, decision.start, decision.length)
+            out["Body"] = FileSlice(handle, blob_start(handle) + decision.start,
+                                    decision.length)
         return out
     raise s3_error("InternalError", "The object changed too often while being read.", 500)
 
