@@ -1,4 +1,6 @@
-"""Blobs as files: ``ROOT/blobs/<2 hex>/<id>``.
+"""Blobs as files: ``ROOT/blobs/<2 hex>/<id>``; small ones stored whole (``put``) are packed
+into segment files instead (``segments``: ``ROOT/segments/<name>``, ids ``<name>-<offset>-
+<length>``).
 
 A writer creates its file at the blob's final path with mode ``0o200`` (write-only: "being
 written") and commits by switching it to ``0o640`` and fsyncing it, so the bytes, the mode and
