@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
+from eucalyptus.drivers.objects import libc
 from eucalyptus.drivers.objects.base import BlobNotFound, BlobStore, BlobWriter
 from eucalyptus.drivers.objects.segments import SEGMENT_MAX, Segments, is_segment_id
 
@@ -60,17 +61,8 @@ def new_blob_id() -> str:
     return secrets.token_hex(16)
 
 
-def _load_sync_file_range():
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        function = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    return function
-
-
-_SYNC_FILE_RANGE = _load_sync_file_range()
+_SYNC_FILE_RANGE = libc.function("sync_file_range", ctypes.c_int, ctypes.c_int64,
+                                  ctypes.c_int64, ctypes.c_uint)
 
 
 def _start_writeback(fd: int, offset: int, length: int) -> None:

@@ -12,12 +12,12 @@ fsynced before the first blob in it is acknowledged), so processes never contend
 segment takes blobs until it holds ``SEGMENT_SIZE`` bytes.
 
 Blobs in a segment are never rewritten. Deleting one punches its blocks out of the file
-(``fallocate``), but only ``grace`` seconds later (``PUNCH_GRACE`` unless set), so a reader that found the blob just
-before keeps reading the same bytes (within this process a deleted blob is not found any more
-at once; afterwards nobody finds it: a punched range reads as a hole). Blocks of blobs whose
-deletion a crash interrupted, or that were written and never named by a row, are punched by
-``sweep(named)`` at start-up, which keeps exactly the ranges the given ids name and removes
-segments left with none.
+(``fallocate``), but only ``grace`` seconds later (``PUNCH_GRACE`` unless set), so a reader
+that found the blob just before keeps reading the same bytes (within this process a deleted
+blob is not found any more at once; afterwards nobody finds it: a punched range reads as a
+hole). Blocks of blobs whose deletion a crash interrupted, or that were written and never named
+by a row, are punched by ``sweep(named)`` at start-up, which keeps exactly the ranges the given
+ids name and removes segments left with none.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ import threading
 import time
 from pathlib import Path
 
+from eucalyptus.drivers.objects import libc
 from eucalyptus.drivers.objects.base import BlobNotFound
 
 SEGMENT_MAX = 64 << 10       # blobs held in memory up to this size go into segments
@@ -42,16 +43,8 @@ FALLOC_FL_PUNCH_HOLE = 0x02
 _ID = re.compile(r"([0-9a-f]{16})-([0-9a-f]{1,12})-([0-9a-f]{1,8})")
 
 
-def _load_fallocate():
-    try:
-        function = ctypes.CDLL(None, use_errno=True).fallocate
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-    return function
-
-
-_FALLOCATE = _load_fallocate()
+_FALLOCATE = libc.function("fallocate", ctypes.c_int, ctypes.c_int, ctypes.c_int64,
+                            ctypes.c_int64)
 
 
 def _punch(fd: int, offset: int, length: int) -> None:

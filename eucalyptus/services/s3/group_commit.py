@@ -4,10 +4,10 @@ A small PutObject spends most of its database time not on its two statements but
 and committing a write transaction (taking the writer lock, BEGIN IMMEDIATE, writing the WAL
 frames, COMMIT). ``await write(ctx, work, undo)`` queues ``work`` on the running event loop; on
 the loop's next turn every queued piece of work runs, in order, in one transaction of a session
-of its own (``work(item)`` gets a copy of ``ctx`` whose ``db`` is that session and whose
-``extra`` starts empty), and one commit makes them all durable together. The caller's own
-transaction (``ctx.db``) is committed first, so no request holds two database connections. A request thus waits
-one turn of the loop, and the more requests arrive together the fewer commits they cost.
+of its own (``work(view)`` gets a copy of ``ctx`` whose ``db`` is that session and whose
+``extra`` starts empty), and one commit covers them all. The caller's own transaction
+(``ctx.db``) is committed first, so no request holds two database connections. A request thus
+waits one turn of the loop, and the more requests arrive together the fewer commits they cost.
 
 If a piece of work raises, or the commit fails, the transaction rolls back and each piece runs
 again alone, so only the writes that fail, fail: their callers get the exception and their
