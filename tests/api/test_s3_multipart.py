@@ -91,3 +91,37 @@ def test_upload_file_uses_multipart_with_checksums(s3, bucket, tmp_path):
     out = tmp_path / "back.bin"
     s3.download_file(bucket, "transfer.bin", str(out), Config=config)
     assert hashlib.md5(out.read_bytes()).digest() == hashlib.md5(data).digest()
+
+
+def test_concurrent_conditional_completions_have_one_winner(s3, bucket):
+    """Completing six uploads of one key at once with If-None-Match: * gives exactly one
+    object: the condition is judged again under the key's lock, after the parts are joined."""
+    import concurrent.futures
+
+    uploads = []
+    for i in range(6):
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="raced")["UploadId"]
+        etag = s3.upload_part(Bucket=bucket, Key="raced", UploadId=upload, PartNumber=1,
+                              Body=b"%d" % i * 1000)["ETag"]
+        uploads.append((upload, etag))
+
+    def complete(entry):
+        upload, etag = entry
+        try:
+            return s3.complete_multipart_upload(
+                Bucket=bucket, Key="raced", UploadId=upload, IfNoneMatch="*",
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})["ETag"]
+        except ClientError as exc:
+            return exc.response["ResponseMetadata"]["HTTPStatusCode"]
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(complete, uploads))
+    assert sorted(str(r) for r in results).count("412") == 5, results
+    body = s3.get_object(Bucket=bucket, Key="raced")["Body"].read()
+    assert body in [b"%d" % i * 1000 for i in range(6)]
+    s3.delete_object(Bucket=bucket, Key="raced")
+    for upload, _ in uploads:
+        try:
+            s3.abort_multipart_upload(Bucket=bucket, Key="raced", UploadId=upload)
+        except ClientError:
+            pass

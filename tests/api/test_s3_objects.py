@@ -215,6 +215,19 @@ def test_concurrent_conditional_creates_have_one_winner(s3, bucket):
     for i, etag in enumerate(landed):
         assert s3.get_object(Bucket=bucket, Key=f"many/{i}")["Body"].read() == bodies[i]
         assert etag == f'"{hashlib.md5(bodies[i]).hexdigest()}"'
+
+    def copy(i):                              # copies judge the condition at their commit too
+        try:
+            return s3.copy_object(Bucket=bucket, Key="copied", CopySource=f"{bucket}/many/{i}",
+                                  IfNoneMatch="*")["CopyObjectResult"]["ETag"]
+        except ClientError as exc:
+            return _status(exc)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        copied = list(pool.map(copy, range(8)))
+    assert sorted(str(c) for c in copied).count("412") == 7, copied
+    assert s3.get_object(Bucket=bucket, Key="copied")["Body"].read() in bodies
     for i in range(8):
         s3.delete_object(Bucket=bucket, Key=f"many/{i}")
-    s3.delete_object(Bucket=bucket, Key="once")
+    for key in ("once", "copied"):
+        s3.delete_object(Bucket=bucket, Key=key)

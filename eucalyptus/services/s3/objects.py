@@ -420,6 +420,8 @@ async def copy_object(ctx, bucket, key, copy_source, metadata_directive=None, me
         elif value and "-" in value:
             algo = value = None
         received = ingest.Received(new_blob, size, etag, algo, value)
+        lock_key(ctx.db, dest.name, key)       # judged again, now until the commit
+        check_write_conditions(ctx, dest, key, if_match, if_none_match)
         version = new_version(ctx, dest, key, received, headers=headers, meta=meta,
                               acl=access.initial_acl(ctx, ctx.principal.account_id, params, dest),
                               tags=tags, storage_class=storage_class or src.storage_class)
