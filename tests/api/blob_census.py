@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from eucalyptus.drivers.objects.segments import BLOCK, is_segment_id, span
+from eucalyptus.drivers.objects.segments import BLOCK, parse_id, span
 
 
 def _blocks(offset: int) -> int:
@@ -34,9 +34,8 @@ def segment_runs(walrus_dir: Path) -> set[tuple[str, int, int]]:
 
 def named_runs(blob_ids) -> set[tuple[str, int, int]]:
     """The stretches the segment blobs among ``blob_ids`` occupy, adjacent ones joined."""
-    extents = sorted((blob_id.split("-")[0], int(blob_id.split("-")[1], 16),
-                      span(int(blob_id.split("-")[2], 16)))
-                     for blob_id in blob_ids if is_segment_id(blob_id))
+    extents = sorted((segment, offset, span(length)) for segment, offset, length in
+                     filter(None, map(parse_id, blob_ids)))
     runs: list[list] = []
     for segment, offset, length in extents:
         if runs and runs[-1][0] == segment and runs[-1][2] == offset:

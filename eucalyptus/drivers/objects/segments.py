@@ -69,6 +69,12 @@ def span(length: int) -> int:
     return -(-length // BLOCK) * BLOCK
 
 
+def parse_id(blob_id: str) -> tuple[str, int, int] | None:
+    """(segment name, offset, length) of a segment blob's id; None for any other id."""
+    match = _ID.fullmatch(blob_id)
+    return None if match is None else (match[1], int(match[2], 16), int(match[3], 16))
+
+
 def is_segment_id(blob_id: str) -> bool:
     return _ID.fullmatch(blob_id) is not None
 
@@ -190,10 +196,11 @@ class Segments:
     # -- reading ----------------------------------------------------------------------------
     def locate(self, blob_id: str) -> tuple[Path, int, int]:
         """(segment path, offset, length) of a segment blob id; BlobNotFound if not one."""
-        match = _ID.fullmatch(blob_id)
-        if match is None:
+        parsed = parse_id(blob_id)
+        if parsed is None:
             raise BlobNotFound(blob_id)
-        return self.dir / match[1], int(match[2], 16), int(match[3], 16)
+        name, offset, length = parsed
+        return self.dir / name, offset, length
 
     def open(self, blob_id: str) -> SegmentBlob:
         path, offset, length = self.locate(blob_id)
@@ -249,9 +256,10 @@ class Segments:
         data."""
         kept: dict[str, list[tuple[int, int]]] = collections.defaultdict(list)
         for blob_id in named:
-            match = _ID.fullmatch(blob_id)
-            if match is not None:
-                kept[match[1]].append((int(match[2], 16), span(int(match[3], 16))))
+            parsed = parse_id(blob_id)
+            if parsed is not None:
+                name, offset, length = parsed
+                kept[name].append((offset, span(length)))
         freed = 0
         for entry in os.scandir(self.dir):
             ranges = sorted(kept.get(entry.name, ()))

@@ -32,7 +32,7 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 
 _QUEUES: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, _Queue]]" = (
-    weakref.WeakKeyDictionary())     # by loop, then by database (each queue holds its own)
+    weakref.WeakKeyDictionary())     # by loop, then by database
 
 
 class _Item:
@@ -45,7 +45,6 @@ class _Item:
 class _Queue:
     def __init__(self, loop: asyncio.AbstractEventLoop, database: Any) -> None:
         self.loop = loop
-        self.database = database
         self.sessions = database._sessions
         self.batches = database.engine.dialect.name == "sqlite"
         self.pending: list[_Item] = []

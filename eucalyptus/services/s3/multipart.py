@@ -238,8 +238,7 @@ async def complete_multipart_upload(ctx, bucket, key, upload_id, multipart_uploa
         upload = ctx.db.get(Upload, upload_id, populate_existing=True)
         if upload is None:
             raise no_such_upload(upload_id)
-        lock_key(ctx.db, row.name, key)         # the conditions, judged again until commit
-        check_write_conditions(ctx, row, key, if_match, if_none_match)
+        check_write_conditions(ctx, row, key, if_match, if_none_match, lock=True)
         received = ingest.Received(blob, size, etag, upload.checksum_algorithm, checksum)
         version = new_version(ctx, row, key, received, headers=objmeta.load(upload.headers),
                               meta=objmeta.load(upload.metadata_json), acl=upload.acl,

@@ -83,9 +83,14 @@ def version_members(bucket: Bucket, row: ObjectVersion) -> dict[str, Any]:
     return {"VersionId": row.version_id} if versioning.reports_versions(bucket) else {}
 
 
-def check_write_conditions(ctx, bucket: Bucket, key: str, if_match, if_none_match) -> None:
+def check_write_conditions(ctx, bucket: Bucket, key: str, if_match, if_none_match,
+                           lock: bool = False) -> None:
+    """If-Match / If-None-Match of a write; with ``lock``, judged under the key's write lock,
+    taken first, so they still hold when the transaction commits."""
     if if_match is None and if_none_match is None:
         return
+    if lock:
+        lock_key(ctx.db, bucket.name, key)
     current = versioning.latest(ctx.db, bucket.name, key)
     exists = current is not None and not current.delete_marker
     if if_none_match is not None:
@@ -139,8 +144,7 @@ async def put_object(ctx, bucket, key, body=None, content_md5=None, metadata=Non
                                     expected=expected)
 
     def install(view):       # in a transaction shared with other uploads (group_commit)
-        lock_key(view.db, row.name, key)      # so the conditions hold until the commit
-        check_write_conditions(view, row, key, if_match, if_none_match)
+        check_write_conditions(view, row, key, if_match, if_none_match, lock=True)
         return new_version(view, row, key, received, headers=headers, meta=meta, acl=acl,
                            tags=tags, storage_class=storage_class)
 
@@ -420,8 +424,7 @@ async def copy_object(ctx, bucket, key, copy_source, metadata_directive=None, me
         elif value and "-" in value:
             algo = value = None
         received = ingest.Received(new_blob, size, etag, algo, value)
-        lock_key(ctx.db, dest.name, key)       # judged again, now until the commit
-        check_write_conditions(ctx, dest, key, if_match, if_none_match)
+        check_write_conditions(ctx, dest, key, if_match, if_none_match, lock=True)
         version = new_version(ctx, dest, key, received, headers=headers, meta=meta,
                               acl=access.initial_acl(ctx, ctx.principal.account_id, params, dest),
                               tags=tags, storage_class=storage_class or src.storage_class)
