@@ -26,6 +26,8 @@ def test_aws_cli(cloud, bucket, tmp_path):
     head = cloud.aws("s3api", "head-object", "--bucket", bucket, "--key", "tree/a.txt")
     assert head.returncode == 0, head.stderr
     assert json.loads(head.stdout)["ContentLength"] == 5
+    small = cloud.aws("s3", "cp", f"s3://{bucket}/tree/a.txt", "-")   # a packed small blob
+    assert small.returncode == 0 and small.stdout == "alpha", small.stderr
     missing = cloud.aws("s3api", "get-object", "--bucket", bucket, "--key", "nope",
                         str(tmp_path / "x"))
     assert missing.returncode != 0 and "NoSuchKey" in missing.stderr
